@@ -1,0 +1,33 @@
+"""osmosis_local: the Osmosis git-sync contract (decorators, evaluate_rubric) and a local runner.
+
+Heavy modules (litellm, fastmcp) load lazily so that `osmosis-local --help` stays fast.
+"""
+
+from __future__ import annotations
+
+from osmosis_local import _env  # noqa: F401  (must run before litellm/fastmcp imports)
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "osmosis_reward": "osmosis_local.decorators",
+    "osmosis_rubric": "osmosis_local.decorators",
+    "evaluate_rubric": "osmosis_local.rubric",
+    "aevaluate_rubric": "osmosis_local.rubric",
+    "MissingAPIKeyError": "osmosis_local.errors",
+    "ProviderRequestError": "osmosis_local.errors",
+    "ModelNotFoundError": "osmosis_local.errors",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str):
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'osmosis_local' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
