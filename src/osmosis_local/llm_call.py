@@ -1,0 +1,234 @@
+"""One chat-completion call through litellm, with retries and a verdict on failures.
+
+Both the agent loop and the judge need the same two things from a provider call: transient faults
+(429, timeouts, 5xx) retried with exponential backoff and jitter, honouring ``Retry-After``; and every
+other failure turned into one clear, key-free message plus a verdict — *systemic* (auth, unknown model,
+unreachable endpoint: stop the batch, contract §9) or *per-row* (record it and go on).
+litellm's and the OpenAI client's own retries are switched off so this is the only retry layer.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+
+from osmosis_local import _env  # noqa: F401  (offline defaults before litellm loads)
+
+DETAIL_LIMIT = 200
+
+_CONNECTION_TEXT = re.compile(
+    r"connection (refused|reset|error)|could not connect|name or service not known|"
+    r"nodename nor servname|failed to establish|network is unreachable|no route to host",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try: attempts in total, and the backoff envelope in seconds."""
+
+    max_attempts: int = 4
+    initial_wait_s: float = 1.0
+    max_wait_s: float = 30.0
+    max_retry_after_s: float = 60.0
+
+
+NO_RETRY = RetryPolicy(max_attempts=1)
+
+
+class LLMCallError(Exception):
+    """A provider call that failed for good (after retries), with a message safe to print."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str,
+        systemic: bool,
+        retryable: bool,
+        status_code: int | None = None,
+        retry_after_s: float | None = None,
+        attempts: int = 1,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.kind = kind
+        self.systemic = systemic
+        self.retryable = retryable
+        self.status_code = status_code
+        self.retry_after_s = retry_after_s
+        self.attempts = attempts
+
+
+def redact(text: str, secrets: Sequence[str | None]) -> str:
+    """Replace every known secret (API keys) in ``text`` so it can be printed or stored."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return re.sub(r"(sk-[A-Za-z0-9_\-]{4})[A-Za-z0-9_\-]{8,}", r"\1***", text)
+
+
+def _retry_after_seconds(exc: BaseException) -> float | None:
+    headers: Any = getattr(exc, "headers", None) or getattr(exc, "litellm_response_headers", None)
+    response = getattr(exc, "response", None)
+    if not headers and response is not None:
+        headers = getattr(response, "headers", None)
+    if not headers:
+        return None
+    try:
+        value = headers.get("retry-after") or headers.get("Retry-After")
+        return max(0.0, float(value)) if value is not None else None
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def classify(exc: BaseException, *, secrets: Sequence[str | None] = ()) -> LLMCallError:
+    """Map a litellm/OpenAI exception to an `LLMCallError` with a hint, a verdict and a short detail."""
+    if isinstance(exc, LLMCallError):
+        return exc
+    import litellm
+
+    status = getattr(exc, "status_code", None)
+    status = status if isinstance(status, int) else None
+    raw = str(getattr(exc, "message", None) or exc) or type(exc).__name__
+    detail = redact(raw, secrets).replace("\n", " ").strip()
+    if len(detail) > DETAIL_LIMIT:
+        detail = detail[: DETAIL_LIMIT - 3] + "..."
+    retry_after = _retry_after_seconds(exc)
+
+    def err(kind: str, hint: str, *, systemic: bool = False, retryable: bool = False) -> LLMCallError:
+        return LLMCallError(
+            f"{hint}: {detail}",
+            kind=kind,
+            systemic=systemic,
+            retryable=retryable,
+            status_code=status,
+            retry_after_s=retry_after,
+        )
+
+    ex = litellm.exceptions
+    if isinstance(exc, ex.BudgetExceededError):
+        return err("budget", "Budget exceeded", systemic=True)
+    if isinstance(exc, ex.AuthenticationError) or status == 401:
+        return err("auth", "Authentication failed (check the API key)", systemic=True)
+    if isinstance(exc, ex.PermissionDeniedError) or status == 403:
+        return err("permission", "Permission denied by the provider", systemic=True)
+    if isinstance(exc, ex.NotFoundError) or status == 404:
+        return err("not_found", "Model or endpoint not found (check --model and --base-url)", systemic=True)
+    if isinstance(exc, ex.RateLimitError) or status == 429:
+        return err("rate_limit", "Rate limit exceeded", retryable=True)
+    if isinstance(exc, ex.Timeout):
+        return err("timeout", "LLM request timed out", retryable=True)
+    if isinstance(exc, ex.ContextWindowExceededError):
+        return err("context_window", "Context window exceeded")
+    if "LLM Provider NOT provided" in raw or "LLM provider not provided" in raw.lower():
+        return err("bad_model", "Unknown provider (use provider/model, e.g. openai/gpt-5-mini)", systemic=True)
+    # litellm gives connection failures status 500; they are not a server answer, so test them first.
+    if isinstance(exc, ex.APIConnectionError) or _CONNECTION_TEXT.search(raw):
+        return err("connection", "Cannot reach the LLM endpoint", systemic=True)
+    if status is not None and status >= 500:
+        return err("server", f"LLM API error (HTTP {status})", retryable=True)
+    if status is not None:
+        return err("http", f"LLM API error (HTTP {status})")
+    return err("unknown", f"LLM call failed ({type(exc).__name__})")
+
+
+def _wait_seconds(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
+    def wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        backoff = min(policy.max_wait_s, policy.initial_wait_s * 2 ** (state.attempt_number - 1))
+        jittered = random.uniform(0.5 * backoff, backoff)
+        retry_after = getattr(exc, "retry_after_s", None)
+        if retry_after is not None:
+            return min(policy.max_retry_after_s, max(retry_after, 0.0)) + random.uniform(0, 0.1 * backoff)
+        return jittered
+
+    return wait
+
+
+def _retrying_kwargs(policy: RetryPolicy, on_retry: Callable[[LLMCallError, int, float], None] | None) -> dict[str, Any]:
+    def before_sleep(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        if on_retry is not None and isinstance(exc, LLMCallError):
+            on_retry(exc, state.attempt_number, state.upcoming_sleep)
+
+    return {
+        "stop": stop_after_attempt(max(1, policy.max_attempts)),
+        "wait": _wait_seconds(policy),
+        "retry": retry_if_exception(lambda e: isinstance(e, LLMCallError) and e.retryable),
+        "before_sleep": before_sleep,
+        "reraise": True,
+    }
+
+
+def _prepare(request: dict[str, Any]) -> dict[str, Any]:
+    # drop_params: a provider that rejects e.g. temperature (gpt-5) must not fail every row (weak spot 8).
+    return {"drop_params": True, **request, "num_retries": 0, "max_retries": 0}
+
+
+async def acompletion_with_retry(
+    request: dict[str, Any],
+    *,
+    policy: RetryPolicy = RetryPolicy(),
+    secrets: Sequence[str | None] = (),
+    on_retry: Callable[[LLMCallError, int, float], None] | None = None,
+) -> Any:
+    """``litellm.acompletion(**request)`` with retries; raises `LLMCallError` when it gives up."""
+    import litellm
+
+    prepared = _prepare(request)
+    attempts = 0
+    try:
+        async for attempt in AsyncRetrying(**_retrying_kwargs(policy, on_retry)):
+            with attempt:
+                attempts += 1
+                try:
+                    return await litellm.acompletion(**prepared)
+                except Exception as exc:  # noqa: BLE001 - every provider failure is classified
+                    raise classify(exc, secrets=secrets) from exc
+    except LLMCallError as exc:
+        exc.attempts = attempts
+        raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def completion_with_retry(
+    request: dict[str, Any],
+    *,
+    policy: RetryPolicy = RetryPolicy(),
+    secrets: Sequence[str | None] = (),
+    on_retry: Callable[[LLMCallError, int, float], None] | None = None,
+) -> Any:
+    """Blocking twin of `acompletion_with_retry` for synchronous callers (the SDK's `evaluate_rubric`)."""
+    import litellm
+
+    prepared = _prepare(request)
+    attempts = 0
+    try:
+        for attempt in Retrying(**_retrying_kwargs(policy, on_retry)):
+            with attempt:
+                attempts += 1
+                try:
+                    return litellm.completion(**prepared)
+                except Exception as exc:  # noqa: BLE001
+                    raise classify(exc, secrets=secrets) from exc
+    except LLMCallError as exc:
+        exc.attempts = attempts
+        raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def usage_of(response: Any) -> tuple[int, int]:
+    """(prompt_tokens, completion_tokens) of a litellm response; zeros when the provider sent none."""
+    usage = getattr(response, "usage", None)
+    if usage is None and isinstance(response, dict):
+        usage = response.get("usage")
+    if usage is None:
+        return 0, 0
+    get = usage.get if isinstance(usage, dict) else lambda k, d=None: getattr(usage, k, d)
+    return int(get("prompt_tokens", 0) or 0), int(get("completion_tokens", 0) or 0)

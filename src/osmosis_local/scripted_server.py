@@ -1,0 +1,191 @@
+"""A real OpenAI-compatible HTTP server on loopback whose replies come from a Python callback.
+
+Test double for models and judges: the runner and `evaluate_rubric` talk to it through litellm exactly as
+they talk to a hosted provider (real sockets, real JSON, real status codes), while the test decides every
+reply, delay and fault. It is stdlib-only (``http.server``) so it starts in milliseconds, and threaded so
+concurrency tests and the benchmark can keep many requests in flight.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class ScriptedReply:
+    """What the server answers to one request.
+
+    ``body`` is sent as JSON (a str is sent verbatim); ``delay_s`` sleeps before answering (to inject
+    latency or to hang past a client timeout); ``drop_connection`` closes the socket without a reply.
+    """
+
+    body: dict[str, Any] | str | None = None
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0
+    drop_connection: bool = False
+
+
+Responder = Callable[[dict[str, Any]], "ScriptedReply | dict[str, Any]"]
+
+
+def chat_completion(
+    *,
+    content: str | None = None,
+    tool_calls: list[dict[str, Any]] | None = None,
+    finish_reason: str | None = None,
+    model: str = "scripted",
+    prompt_tokens: int = 10,
+    completion_tokens: int = 5,
+) -> dict[str, Any]:
+    """Build an OpenAI chat-completion response body with one choice."""
+    message: dict[str, Any] = {"role": "assistant", "content": content}
+    if tool_calls:
+        message["tool_calls"] = tool_calls
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "finish_reason": finish_reason or ("tool_calls" if tool_calls else "stop"),
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }
+
+
+def tool_call(name: str, arguments: dict[str, Any] | str, call_id: str | None = None) -> dict[str, Any]:
+    """Build one OpenAI ``tool_calls`` entry (arguments may be a raw string, e.g. malformed JSON)."""
+    return {
+        "id": call_id or f"call_{uuid.uuid4().hex[:10]}",
+        "type": "function",
+        "function": {
+            "name": name,
+            "arguments": arguments if isinstance(arguments, str) else json.dumps(arguments),
+        },
+    }
+
+
+class ScriptedOpenAIServer:
+    """Serve ``POST /v1/chat/completions`` from ``responder`` on 127.0.0.1 (a free port by default).
+
+    Every request body is recorded in ``requests`` (with its ``Authorization`` header in
+    ``auth_headers``) so tests can assert what the client sent.
+    """
+
+    def __init__(self, responder: Responder, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.responder = responder
+        self.requests: list[dict[str, Any]] = []
+        self.auth_headers: list[str | None] = []
+        self._lock = threading.Lock()
+        self._httpd = ThreadingHTTPServer((host, port), self._handler_class())
+        self._httpd.daemon_threads = True
+        self._httpd.block_on_close = False
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        """The OpenAI-style base URL to hand to a client (``--base-url``)."""
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self) -> ScriptedOpenAIServer:
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="scripted-openai", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self) -> ScriptedOpenAIServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def serve_forever(self) -> None:
+        """Block serving requests (for the command-line entry point)."""
+        self._httpd.serve_forever()
+
+    def _record(self, body: dict[str, Any], auth: str | None) -> None:
+        with self._lock:
+            self.requests.append(body)
+            self.auth_headers.append(auth)
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+                return
+
+            def _send(self, status: int, body: dict[str, Any] | str, headers: dict[str, str] | None = None) -> None:
+                raw = (body if isinstance(body, str) else json.dumps(body)).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.end_headers()
+                try:
+                    self.wfile.write(raw)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (e.g. its timeout fired): expected in fault tests
+
+            def do_GET(self) -> None:  # noqa: N802 - stdlib name
+                if self.path.rstrip("/").endswith("/models"):
+                    self._send(200, {"object": "list", "data": [{"id": "scripted", "object": "model"}]})
+                elif self.path.rstrip("/") in ("/health", "/v1/health"):
+                    self._send(200, {"status": "ok"})
+                else:
+                    self._send(404, {"error": {"message": f"no route {self.path}"}})
+
+            def do_POST(self) -> None:  # noqa: N802 - stdlib name
+                length = int(self.headers.get("Content-Length") or 0)
+                try:
+                    body = json.loads(self.rfile.read(length) or b"{}")
+                except json.JSONDecodeError:
+                    self._send(400, {"error": {"message": "request body is not JSON"}})
+                    return
+                if not self.path.rstrip("/").endswith("/chat/completions"):
+                    self._send(404, {"error": {"message": f"no route {self.path}"}})
+                    return
+                server._record(body, self.headers.get("Authorization"))
+                try:
+                    reply = server.responder(body)
+                except Exception as exc:  # a broken script is a 500, like a broken provider
+                    self._send(500, {"error": {"message": f"scripted responder failed: {exc!r}"}})
+                    return
+                if not isinstance(reply, ScriptedReply):
+                    reply = ScriptedReply(body=reply)
+                if reply.delay_s:
+                    time.sleep(reply.delay_s)
+                if reply.drop_connection:
+                    self.close_connection = True
+                    return
+                if reply.status >= 400 and reply.body is None:
+                    reply.body = {"error": {"message": f"scripted HTTP {reply.status}", "code": reply.status}}
+                self._send(reply.status, reply.body if reply.body is not None else {}, reply.headers)
+
+        return Handler
