@@ -1,0 +1,121 @@
+"""`tool_use_reward`: a full-mode scorer (first parameter `messages`) that rewards correct answers found with tools.
+
+Correctness is decided exactly as in `numbers_match_reward` (shared `reward_fn/answer_parsing.py`), on the
+LAST assistant message, which must be a finished answer (no pending `tool_calls`). Then:
+
+| Outcome                                                                    | Score |
+|----------------------------------------------------------------------------|-------|
+| wrong, missing, hedged, or the rollout ended while still calling tools     | 0.0   |
+| correct, and the answer equals the result of a successful tool call         | 1.0   |
+| correct, tools succeeded, but the answer is not any tool's result           | 0.75  |
+| correct without any successful tool call                                    | 0.5   |
+| minus 0.1 per tool call that returned "Error: ..." (at most 0.3 in total)   |       |
+
+Why "grounded" beats "used": a policy could learn to make one throwaway call (add(0, 0)) and then answer
+from memory; requiring the final value to come out of a tool rewards actually computing with the tools.
+The error penalty is capped so a correct, tool-grounded answer always beats a correct answer without
+tools (≥ 0.7 vs ≤ 0.5). A tool result counts only if it answers a call the assistant made (by
+`tool_call_id`, when ids are present). Never raises; always returns a float.
+"""
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+try:
+    from osmosis_ai import osmosis_reward
+except ImportError:
+    from osmosis_local import osmosis_reward
+
+from reward_fn.answer_parsing import final_answer_value, ground_truth_value, parse_number
+
+GROUNDED_SCORE = 1.0
+TOOLS_USED_SCORE = 0.75
+NO_TOOLS_SCORE = 0.5
+ERROR_PENALTY = 0.1
+MAX_ERROR_PENALTY = 0.3
+ERROR_PREFIX = "Error:"
+
+
+@dataclass
+class ToolUse:
+    """What the tools did in one rollout."""
+
+    successes: int = 0
+    errors: int = 0
+    numeric_results: set = field(default_factory=set)
+
+
+def message_text(content: object) -> str:
+    """Text of an OpenAI message content: a string, or the text parts of a content-part list."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [part.get("text") for part in content if isinstance(part, dict)]
+        return "".join(part for part in parts if isinstance(part, str))
+    return ""
+
+
+def summarize_tool_use(messages: list) -> ToolUse:
+    """Count successful and failed tool results that answer calls the assistant actually made."""
+    call_ids = set()
+    made_calls = False
+    for message in messages:
+        if isinstance(message, dict) and message.get("role") == "assistant":
+            calls = message.get("tool_calls")
+            if isinstance(calls, list) and calls:
+                made_calls = True
+                call_ids.update(call.get("id") for call in calls if isinstance(call, dict) and call.get("id"))
+    usage = ToolUse()
+    if not made_calls:
+        return usage
+    for message in messages:
+        if not isinstance(message, dict) or message.get("role") != "tool":
+            continue
+        call_id = message.get("tool_call_id")
+        if call_ids and call_id not in call_ids:
+            continue
+        content = message_text(message.get("content")).strip()
+        if content.startswith(ERROR_PREFIX):
+            usage.errors += 1
+            continue
+        usage.successes += 1
+        value = parse_number(content)
+        if value is not None:
+            usage.numeric_results.add(value)
+    return usage
+
+
+def final_answer(messages: list) -> Fraction | None:
+    """The parsed answer of the last assistant message, or None if it is missing or still calling tools."""
+    for message in reversed(messages):
+        if isinstance(message, dict) and message.get("role") == "assistant":
+            if message.get("tool_calls"):
+                return None
+            return final_answer_value(message_text(message.get("content")))
+    return None
+
+
+def score_messages(messages: object, ground_truth: object) -> float:
+    """The score table above, as a float."""
+    if not isinstance(messages, list):
+        return 0.0
+    expected = ground_truth_value(ground_truth)
+    answer = final_answer(messages)
+    if expected is None or answer is None or answer != expected:
+        return 0.0
+    usage = summarize_tool_use(messages)
+    if usage.successes:
+        base = GROUNDED_SCORE if answer in usage.numeric_results else TOOLS_USED_SCORE
+    else:
+        base = NO_TOOLS_SCORE
+    penalty = min(MAX_ERROR_PENALTY, ERROR_PENALTY * usage.errors)
+    return round(base - penalty, 6)
+
+
+@osmosis_reward
+def tool_use_reward(messages: list, ground_truth: str, metadata: dict = None, **kwargs) -> float:
+    """Full-mode reward: correct answer (exact) weighted by whether it was computed with tools."""
+    try:
+        return float(score_messages(messages, ground_truth))
+    except Exception:  # noqa: BLE001 - a reward must never crash a training step
+        return 0.0
