@@ -1,0 +1,229 @@
+"""Run the policy's tool calls against a FastMCP server (contract §4 "Execution", weak spot 8).
+
+Calls go through the public `fastmcp.Client` over the in-memory transport instead of the
+reference's private `_tool_manager`, each with a timeout (the reference had none). Every problem
+the *model* can cause - unknown tool, arguments that aren't a JSON object, validation errors, the
+tool raising, a timeout - becomes a tool message `"Error: ..."` so the loop continues and the model
+can react; only a dead client/transport raises (`ToolTransportError`), because no later call could
+succeed either.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "DEFAULT_TOOL_TIMEOUT_S",
+    "ToolCallOutcome",
+    "ToolRunner",
+    "ToolTransportError",
+    "format_tool_value",
+]
+
+DEFAULT_TOOL_TIMEOUT_S = 30.0
+
+# JSON-RPC error codes from the MCP SDK (stable across versions; copied to avoid import churn).
+_REQUEST_TIMEOUT = -32001
+_CONNECTION_CLOSED = -32000
+_SERVER_LOGGER = "fastmcp.server.server"  # where FastMCP logs failing tool calls
+
+
+class ToolTransportError(RuntimeError):
+    """The MCP client/transport is unusable (closed, never opened); not the model's fault."""
+
+
+@dataclass(frozen=True)
+class ToolCallOutcome:
+    """What one tool call produced, ready to append to the conversation."""
+
+    call_id: str
+    name: str
+    content: str
+    is_error: bool
+    duration_ms: float
+    arguments: dict[str, Any] | None = None  # the parsed arguments, when they parsed
+
+    def tool_message(self) -> dict[str, Any]:
+        """The OpenAI-style tool message for the next LLM call."""
+        return {"role": "tool", "content": self.content, "tool_call_id": self.call_id}
+
+
+def format_tool_value(value: Any) -> str:
+    """Serialize a tool's value as §4 says: str kept, bool true/false, numbers str(), else JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+class _DropToolErrorLogs(logging.Filter):
+    """Hides FastMCP's server-side log of a failing tool call (often a full rich traceback).
+
+    The failure already reaches the model as the tool message and the transcript; printing it
+    again mid-run clutters the console and rendering the traceback costs ~0.5 s per error.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
+        return not message.startswith(("Error calling tool", "Invalid arguments for tool"))
+
+
+class ToolRunner:
+    """One open `fastmcp.Client` to a server; use as `async with ToolRunner(server) as runner:`.
+
+    `quiet_server_errors` (default on) hides FastMCP's own log lines for failing tool calls
+    while the runner is open; see `_DropToolErrorLogs`.
+    """
+
+    def __init__(
+        self,
+        server: Any,
+        *,
+        timeout_s: float = DEFAULT_TOOL_TIMEOUT_S,
+        quiet_server_errors: bool = True,
+    ) -> None:
+        if timeout_s <= 0:
+            raise ValueError(f"timeout_s must be > 0, got {timeout_s!r}")
+        self.server = server
+        self.timeout_s = float(timeout_s)
+        self._client: Any = None
+        self._tool_names: set[str] = set()
+        self._log_filter = _DropToolErrorLogs() if quiet_server_errors else None
+
+    async def __aenter__(self) -> ToolRunner:
+        import fastmcp
+
+        if self._log_filter is not None:
+            logging.getLogger(_SERVER_LOGGER).addFilter(self._log_filter)
+        client = fastmcp.Client(self.server)
+        try:
+            await client.__aenter__()
+            self._client = client
+            await self.list_tools()
+        except BaseException:
+            await self.__aexit__(None, None, None)
+            raise
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        client, self._client = self._client, None
+        try:
+            if client is not None:
+                await client.__aexit__(*exc_info)
+        finally:
+            if self._log_filter is not None:
+                logging.getLogger(_SERVER_LOGGER).removeFilter(self._log_filter)
+
+    @property
+    def client(self) -> Any:
+        """The connected `fastmcp.Client` (for `tool_schema.load_openai_tools`)."""
+        if self._client is None:
+            raise ToolTransportError("ToolRunner is not open; use `async with ToolRunner(...)`")
+        return self._client
+
+    async def list_tools(self) -> list[Any]:
+        """The server's tools (`mcp.types.Tool`), as the client sees them now."""
+        tools = await self.client.list_tools()
+        self._tool_names = {t.name for t in tools}
+        return tools
+
+    async def call(
+        self, name: str, arguments_json: str | dict[str, Any] | None, *, call_id: str
+    ) -> ToolCallOutcome:
+        """Run one tool call; never raises for the model's or the tool's mistakes."""
+        start = time.perf_counter()
+
+        def outcome(
+            content: str, is_error: bool, args: dict[str, Any] | None = None
+        ) -> ToolCallOutcome:
+            elapsed = (time.perf_counter() - start) * 1000.0
+            return ToolCallOutcome(call_id, name, content, is_error, round(elapsed, 3), args)
+
+        client = self.client
+        if name not in self._tool_names:
+            await self.list_tools()  # tools may have been enabled since the last listing
+            if name not in self._tool_names:
+                available = ", ".join(sorted(self._tool_names)) or "(none)"
+                return outcome(f"Error: unknown tool '{name}'; available tools: {available}", True)
+
+        args, problem = _parse_arguments(name, arguments_json)
+        if problem is not None:
+            return outcome(f"Error: {problem}", True)
+
+        try:
+            result = await client.call_tool(
+                name, args, timeout=self.timeout_s, raise_on_error=False
+            )
+        except TimeoutError:
+            return outcome(f"Error: tool '{name}' timed out after {self.timeout_s:g}s", True, args)
+        except Exception as exc:  # noqa: BLE001 - classified below
+            code = getattr(getattr(exc, "error", None), "code", None)
+            if type(exc).__name__ in ("MCPError", "McpError") and code != _CONNECTION_CLOSED:
+                if code == _REQUEST_TIMEOUT or "timed out" in str(exc).lower():
+                    text = f"Error: tool '{name}' timed out after {self.timeout_s:g}s"
+                else:
+                    text = f"Error: tool '{name}' failed: {_error_text(exc)}"
+                return outcome(text, True, args)
+            raise ToolTransportError(
+                f"MCP client failed while calling tool '{name}': {type(exc).__name__}: {exc}"
+            ) from exc
+
+        texts = [c.text for c in (result.content or []) if getattr(c, "type", None) == "text"]
+        if result.is_error:
+            detail = _strip_server_prefix(name, "\n".join(texts)) or "the tool reported an error"
+            return outcome(f"Error: tool '{name}' failed: {detail}", True, args)
+        return outcome(_result_text(result.structured_content, texts), False, args)
+
+
+def _parse_arguments(
+    name: str, raw: str | dict[str, Any] | None
+) -> tuple[dict[str, Any], str | None]:
+    """Arguments as a dict, or a message for the model. A blank string/None means no arguments."""
+    if raw is None:
+        return {}, None
+    if isinstance(raw, dict):
+        return raw, None
+    if not isinstance(raw, str):
+        return {}, f"arguments for tool '{name}' must be a JSON object, got {type(raw).__name__}"
+    if not raw.strip():
+        return {}, None
+    try:
+        parsed = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        return {}, (
+            f"arguments for tool '{name}' are not valid JSON ({exc.msg} at position {exc.pos}); "
+            'send a JSON object such as {"a": 1}'
+        )
+    if not isinstance(parsed, dict):
+        kind = "null" if parsed is None else type(parsed).__name__
+        return {}, f"arguments for tool '{name}' must be a JSON object, got {kind}"
+    return parsed, None
+
+
+def _result_text(structured: Any, texts: list[str]) -> str:
+    if structured is not None:
+        if isinstance(structured, dict) and set(structured) == {"result"}:
+            structured = structured["result"]
+        return format_tool_value(structured)
+    return "\n".join(texts)
+
+
+def _strip_server_prefix(name: str, text: str) -> str:
+    """Drop FastMCP's "Error calling tool 'X': " prefix and pydantic's doc-link lines."""
+    prefix = f"Error calling tool '{name}': "
+    if text.startswith(prefix):
+        text = text[len(prefix) :]
+    lines = [ln for ln in text.splitlines() if not ln.strip().startswith("For further information")]
+    return "\n".join(lines).strip()
+
+
+def _error_text(exc: BaseException) -> str:
+    message = getattr(getattr(exc, "error", None), "message", None)
+    return str(message or exc)

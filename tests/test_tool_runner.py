@@ -1,0 +1,225 @@
+"""ToolRunner (§4 execution + weak spot 8): a real in-memory fastmcp.Client over a tmp FastMCP server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import fastmcp
+import pytest
+from fastmcp.exceptions import ToolError
+
+from osmosis_local.tool_runner import (
+    ToolCallOutcome,
+    ToolRunner,
+    ToolTransportError,
+    format_tool_value,
+)
+
+
+def _server() -> fastmcp.FastMCP:
+    server = fastmcp.FastMCP("runner-test")
+
+    @server.tool
+    def add(a: float, b: float) -> float:
+        return a + b
+
+    @server.tool
+    def count(n: int) -> int:
+        return n
+
+    @server.tool
+    def echo(text: str) -> str:
+        return text
+
+    @server.tool
+    def flag(on: bool) -> bool:
+        return on
+
+    @server.tool
+    def pair(a: int, b: int) -> dict:
+        return {"a": a, "b": b}
+
+    @server.tool
+    def listing() -> list:
+        return [1, "two"]
+
+    @server.tool
+    def nothing() -> None:
+        return None
+
+    @server.tool
+    def refuse(x: int) -> int:
+        raise ToolError(f"cannot handle {x}")
+
+    @server.tool
+    def crash(x: int) -> int:
+        raise ValueError("division by zero is undefined")
+
+    @server.tool
+    async def slow(seconds: float) -> str:
+        await asyncio.sleep(seconds)
+        return "done"
+
+    return server
+
+
+async def _run(calls: list[tuple[str, Any]], *, timeout_s: float = 20.0) -> list[ToolCallOutcome]:
+    async with ToolRunner(_server(), timeout_s=timeout_s) as runner:
+        return [await runner.call(name, args, call_id=f"call_{i}") for i, (name, args) in enumerate(calls)]
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "content"),
+    [
+        ("add", '{"a": 1, "b": 2.5}', "3.5"),
+        ("add", {"a": 1, "b": 2}, "3.0"),
+        ("count", '{"n": 7}', "7"),
+        ("echo", '{"text": "hi \\"there\\""}', 'hi "there"'),
+        ("flag", '{"on": true}', "true"),
+        ("flag", '{"on": false}', "false"),
+        ("pair", '{"a": 1, "b": 2}', '{"a": 1, "b": 2}'),
+        ("listing", "{}", '[1,"two"]'),  # no output schema: the text content, as sent
+        ("listing", "", '[1,"two"]'),
+        ("listing", None, '[1,"two"]'),
+        ("nothing", "{}", "null"),
+    ],
+)
+def test_successful_calls_are_formatted_as_the_contract_says(name: str, args: Any, content: str) -> None:
+    (outcome,) = asyncio.run(_run([(name, args)]))
+    assert outcome.content == content
+    assert outcome.is_error is False
+    assert outcome.name == name
+    assert outcome.duration_ms >= 0
+    assert outcome.tool_message() == {"role": "tool", "content": content, "tool_call_id": "call_0"}
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "expected"),
+    [
+        ("nope", "{}", "Error: unknown tool 'nope'; available tools: add, count, crash, echo, flag, listing, nothing, pair, refuse, slow"),
+        ("add", '{"a": 1,', "Error: arguments for tool 'add' are not valid JSON (Expecting property name enclosed in double quotes at position 8)"),
+        ("add", "[1, 2]", "Error: arguments for tool 'add' must be a JSON object, got list"),
+        ("add", "null", "Error: arguments for tool 'add' must be a JSON object, got null"),
+        ("add", 42, "Error: arguments for tool 'add' must be a JSON object, got int"),
+        ("refuse", '{"x": 3}', "Error: tool 'refuse' failed: cannot handle 3"),
+        ("crash", '{"x": 3}', "Error: tool 'crash' failed: division by zero is undefined"),
+        ("add", '{"a": "x"}', "Error: tool 'add' failed: 2 validation errors for call[add]"),
+        ("slow", '{"seconds": 30}', "Error: tool 'slow' timed out after 0.5s"),
+    ],
+)
+def test_problems_become_error_content_and_the_next_call_still_works(
+    name: str, args: Any, expected: str
+) -> None:
+    timeout_s = 0.5 if name == "slow" else 20.0  # generous elsewhere: 2 shared cores
+    bad, good = asyncio.run(_run([(name, args), ("add", '{"a": 2, "b": 2}')], timeout_s=timeout_s))
+    assert bad.is_error is True
+    assert bad.content.startswith(expected)
+    assert "For further information" not in bad.content
+    assert bad.tool_message()["tool_call_id"] == "call_0"
+    assert (good.content, good.is_error) == ("4.0", False)
+
+
+def test_unknown_tool_wins_over_bad_arguments_and_late_tools_are_found() -> None:
+    server = _server()
+
+    async def run():
+        async with ToolRunner(server) as runner:
+            first = await runner.call("triple", "{not json", call_id="a")
+
+            @server.tool
+            def triple(x: int) -> int:
+                return 3 * x
+
+            second = await runner.call("triple", '{"x": 2}', call_id="b")
+            return first, second
+
+    first, second = asyncio.run(run())
+    assert first.content.startswith("Error: unknown tool 'triple'; available tools: add,")
+    assert (second.content, second.is_error) == ("6", False)
+
+
+def test_timeout_is_enforced_and_measured() -> None:
+    (outcome,) = asyncio.run(_run([("slow", {"seconds": 10})], timeout_s=0.2))
+    assert outcome.content == "Error: tool 'slow' timed out after 0.2s"
+    assert 150 <= outcome.duration_ms < 5000
+
+
+def test_parsed_arguments_are_recorded() -> None:
+    ok, bad_json = asyncio.run(_run([("add", '{"a": 1, "b": 2}'), ("add", "{")]))
+    assert ok.arguments == {"a": 1, "b": 2}
+    assert bad_json.arguments is None
+
+
+def test_validation_error_names_the_problem() -> None:
+    (outcome,) = asyncio.run(_run([("add", '{"a": 1}')]))
+    assert outcome.is_error
+    assert "b\n  Missing required argument" in outcome.content
+
+
+def test_server_error_logs_are_hidden_only_while_the_runner_is_open(capsys, caplog) -> None:
+    import logging
+
+    server_logger = logging.getLogger("fastmcp.server.server")
+    filters_before = list(server_logger.filters)
+    (outcome,) = asyncio.run(_run([("crash", '{"x": 1}')]))
+    assert outcome.is_error
+    assert "Traceback" not in capsys.readouterr().err
+    assert not [r for r in caplog.records if "Error calling tool" in r.getMessage()]
+    assert server_logger.filters == filters_before
+
+    async def loud():
+        async with ToolRunner(_server(), quiet_server_errors=False) as runner:
+            return await runner.call("refuse", '{"x": 1}', call_id="c")
+
+    with caplog.at_level(logging.INFO, logger="fastmcp"):
+        assert asyncio.run(loud()).is_error
+    assert [r for r in caplog.records if "Error calling tool" in r.getMessage()]
+
+
+def test_unopened_or_closed_runner_raises() -> None:
+    runner = ToolRunner(_server())
+    with pytest.raises(ToolTransportError, match="not open"):
+        asyncio.run(runner.call("add", "{}", call_id="x"))
+
+    async def after_close():
+        async with ToolRunner(_server()) as r:
+            pass
+        return await r.call("add", '{"a": 1, "b": 1}', call_id="x")
+
+    with pytest.raises(ToolTransportError):
+        asyncio.run(after_close())
+
+
+def test_invalid_timeout() -> None:
+    with pytest.raises(ValueError, match="timeout_s must be > 0"):
+        ToolRunner(_server(), timeout_s=0)
+
+
+def test_list_tools_and_client_access() -> None:
+    async def run():
+        async with ToolRunner(_server()) as runner:
+            tools = await runner.list_tools()
+            return [t.name for t in tools], isinstance(runner.client, fastmcp.Client)
+
+    names, is_client = asyncio.run(run())
+    assert "add" in names and is_client
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ("x", "x"),
+        (True, "true"),
+        (False, "false"),
+        (3, "3"),
+        (0.1, "0.1"),
+        (None, "null"),
+        ({"é": [1]}, '{"é": [1]}'),
+        ([1, 2], "[1, 2]"),
+    ],
+)
+def test_format_tool_value(value: Any, text: str) -> None:
+    assert format_tool_value(value) == text
+    json.loads(text) if not isinstance(value, str) else None
