@@ -28,6 +28,9 @@ _CONNECTION_TEXT = re.compile(
 )
 
 
+_MISSING_KEY_TEXT = re.compile(r"missing credentials|api_key client option must be set|no api key", re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """How hard to try: attempts in total, and the backoff envelope in seconds."""
@@ -93,6 +96,7 @@ def classify(exc: BaseException, *, secrets: Sequence[str | None] = ()) -> LLMCa
         return exc
     import litellm
 
+    litellm.suppress_debug_info = True
     status = getattr(exc, "status_code", None)
     status = status if isinstance(status, int) else None
     raw = str(getattr(exc, "message", None) or exc) or type(exc).__name__
@@ -114,7 +118,7 @@ def classify(exc: BaseException, *, secrets: Sequence[str | None] = ()) -> LLMCa
     ex = litellm.exceptions
     if isinstance(exc, ex.BudgetExceededError):
         return err("budget", "Budget exceeded", systemic=True)
-    if isinstance(exc, ex.AuthenticationError) or status == 401:
+    if isinstance(exc, ex.AuthenticationError) or status == 401 or _MISSING_KEY_TEXT.search(raw):
         return err("auth", "Authentication failed (check the API key)", systemic=True)
     if isinstance(exc, ex.PermissionDeniedError) or status == 403:
         return err("permission", "Permission denied by the provider", systemic=True)
@@ -181,6 +185,7 @@ async def acompletion_with_retry(
     """``litellm.acompletion(**request)`` with retries; raises `LLMCallError` when it gives up."""
     import litellm
 
+    litellm.suppress_debug_info = True  # no "Give Feedback / Get Help" banners on every error
     prepared = _prepare(request)
     attempts = 0
     try:
@@ -207,6 +212,7 @@ def completion_with_retry(
     """Blocking twin of `acompletion_with_retry` for synchronous callers (the SDK's `evaluate_rubric`)."""
     import litellm
 
+    litellm.suppress_debug_info = True  # no "Give Feedback / Get Help" banners on every error
     prepared = _prepare(request)
     attempts = 0
     try:

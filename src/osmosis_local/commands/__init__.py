@@ -1,0 +1,1 @@
+"""The `osmosis-local` subcommands; each module imports its heavy dependencies only when it runs."""
