@@ -102,7 +102,8 @@ async def _eval(args: argparse.Namespace, reporter: EvalReporter) -> dict[str, A
         await preflight(choice)
 
     log_path = Path(args.resume or args.log or default_log_path("eval"))
-    done = load_completed(log_path) if args.resume else {}
+    # Resume keeps finished runs; failed ones (rate limits, a provider outage) are run again.
+    done = {k: r for k, r in load_completed(log_path).items() if r.get("success")} if args.resume else {}
     log = TranscriptLog(log_path)
     secrets = secrets_of(*models)
     items = [

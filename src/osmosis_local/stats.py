@@ -1,0 +1,159 @@
+"""Eval statistics: summary numbers, the unbiased pass@k estimator, paired baseline comparison.
+
+Pure functions over plain lists/dicts so the runner, the report and the tests share one definition.
+
+How missing scores are treated (a deliberate improvement on the contract, §7, which silently scores a
+raising eval fn as 0.0 and a failed run as 0.0):
+
+* every per-run score is a ``float`` or a :class:`NoScore` marker - ``NoScore.ERROR`` (the eval fn
+  raised) or ``NoScore.RUN_FAILED`` (the agent run failed, so there was nothing to score);
+* ``mean/std/min/max`` are over **scored runs only**, and ``scored``/``errors``/``unscored`` counts are
+  reported next to them, so a broken eval fn is visible instead of dragging the mean toward 0;
+* **pass@k counts every non-score as a failure** (as do runs that never happened, e.g. after an early
+  stop), because "did the policy produce a passing answer" is then honestly "no";
+* the paired baseline comparison uses only (row, run) pairs where both sides have a score.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any, TypeGuard
+
+PASS_AT_K_VALUES = (1, 3, 5, 10)
+
+
+class NoScore(enum.Enum):
+    """Why a run has no score for an eval fn."""
+
+    ERROR = "error"  # the eval fn raised (or returned a non-number)
+    RUN_FAILED = "unscored"  # the agent run itself failed
+
+
+Score = float | NoScore | None  # None is accepted as RUN_FAILED
+
+
+def is_score(value: object) -> TypeGuard[float]:
+    """True for a real numeric score (bools are numbers too, as in the contract)."""
+    return isinstance(value, int | float)
+
+
+def summarize(scores: Sequence[float]) -> dict[str, float | None]:
+    """mean, population std, min, max. An empty list gives all four as None (no data, not zero)."""
+    if not scores:
+        return {"mean": None, "std": None, "min": None, "max": None}
+    values = [float(s) for s in scores]
+    mean = math.fsum(values) / len(values)
+    variance = math.fsum((v - mean) ** 2 for v in values) / len(values)
+    return {"mean": mean, "std": math.sqrt(variance), "min": min(values), "max": max(values)}
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Unbiased pass@k = 1 - C(n-c, k) / C(n, k) for n samples of which c passed.
+
+    Guards, mirroring the contract: 0 if c == 0; 1 if n <= k, c >= n or n - c < k (at least one of
+    any k draws must pass). Otherwise the ratio is computed as the product prod_{i=n-c+1..n}(1 - k/i),
+    which never forms a binomial coefficient, so large n stays exact enough and cannot overflow.
+    """
+    if n < 0 or c < 0 or k < 1:
+        raise ValueError(f"pass_at_k needs n >= 0, c >= 0 and k >= 1; got n={n}, c={c}, k={k}")
+    if c == 0:
+        return 0.0
+    if n <= k or c >= n or n - c < k:
+        return 1.0
+    fail_all = 1.0
+    for i in range(n - c + 1, n + 1):
+        fail_all *= 1.0 - k / i
+    return 1.0 - fail_all
+
+
+def pass_at_k_table(
+    per_row: Sequence[Sequence[Score]],
+    threshold: float,
+    n_requested: int,
+    ks: Sequence[int] = PASS_AT_K_VALUES,
+) -> dict[str, float]:
+    """``{"pass_at_1": .., "pass_at_3": ..}`` averaged over rows; empty unless ``n_requested > 1``.
+
+    Per row, n = max(len(runs), n_requested) - runs that never happened count as failures - and c is the
+    number of real scores >= threshold (errors and failed runs are failures). Only k <= n_requested
+    appear. No rows gives ``{}``.
+    """
+    if n_requested <= 1 or not per_row:
+        return {}
+    table: dict[str, float] = {}
+    for k in ks:
+        if k > n_requested:
+            continue
+        values = []
+        for runs in per_row:
+            n = max(len(runs), n_requested)
+            c = sum(1 for s in runs if is_score(s) and float(s) >= threshold)
+            values.append(pass_at_k(n, c, k))
+        table[f"pass_at_{k}"] = math.fsum(values) / len(values)
+    return table
+
+
+def count_outcomes(scores: Sequence[Score]) -> dict[str, int]:
+    """``scored`` / ``errors`` (eval fn raised) / ``unscored`` (run failed) counts."""
+    errors = sum(1 for s in scores if s is NoScore.ERROR)
+    scored = sum(1 for s in scores if is_score(s))
+    return {"scored": scored, "errors": errors, "unscored": len(scores) - scored - errors}
+
+
+def eval_fn_summary(
+    per_row: Sequence[Sequence[Score]],
+    *,
+    threshold: float,
+    n_requested: int,
+) -> dict[str, Any]:
+    """Everything the report shows for one eval fn and one model.
+
+    ``per_row[i][k]`` is run k of row i. Returns mean/std/min/max over scored runs, the
+    scored/errors/unscored counts, and the pass@k entries (only when ``n_requested > 1``).
+    """
+    flat = [s for runs in per_row for s in runs]
+    result: dict[str, Any] = summarize([float(s) for s in flat if is_score(s)])
+    result.update(count_outcomes(flat))
+    result.update(pass_at_k_table(per_row, threshold, n_requested))
+    return result
+
+
+def paired_comparison(
+    primary: Mapping[Hashable, Score],
+    baseline: Mapping[Hashable, Score],
+    *,
+    tie_tolerance: float = 1e-9,
+) -> dict[str, Any]:
+    """Win/loss/tie of primary vs baseline over (row, run) keys, for one eval fn.
+
+    A pair exists only when both sides have a real score; every other key present on either side is
+    counted in ``unpaired``. ``|p - b| <= tie_tolerance`` is a tie. ``win_rate`` = wins / pairs (ties
+    count as non-wins), ``mean_delta`` = mean(p - b); both are None without pairs.
+    """
+    wins = losses = ties = 0
+    deltas: list[float] = []
+    keys = set(primary) | set(baseline)
+    for key in keys:
+        p, b = primary.get(key), baseline.get(key)
+        if not (is_score(p) and is_score(b)):
+            continue
+        delta = float(p) - float(b)
+        deltas.append(delta)
+        if abs(delta) <= tie_tolerance:
+            ties += 1
+        elif delta > 0:
+            wins += 1
+        else:
+            losses += 1
+    pairs = len(deltas)
+    return {
+        "wins": wins,
+        "losses": losses,
+        "ties": ties,
+        "pairs": pairs,
+        "unpaired": len(keys) - pairs,
+        "win_rate": wins / pairs if pairs else None,
+        "mean_delta": math.fsum(deltas) / pairs if pairs else None,
+    }

@@ -1,0 +1,136 @@
+"""Append-only JSONL log of finished runs, and the reader behind ``--resume``.
+
+Why a log instead of writing the report at the end: a long eval that is interrupted (Ctrl-C, a crash,
+a systemic provider error) must not lose the runs it already paid for. Each finished run is one JSON
+line, written with a single ``write`` on an ``O_APPEND`` descriptor and fsynced before ``append``
+returns, so at most the line being written when the process died is lost - and the reader skips that
+torn line with a warning instead of failing.
+
+This module never prints or logs record contents (they may hold prompts, answers, and - before the
+runner's redaction pass - secrets); warnings name only the file and line number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import os
+import threading
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+
+def run_key(row_index: int, run_index: int, model_tag: str = "primary") -> str:
+    """The record key the runner and ``--resume`` agree on: ``row-<i>/run-<k>/<model_tag>``."""
+    return f"row-{row_index}/run-{run_index}/{model_tag}"
+
+
+def _json_safe(value: Any) -> Any:
+    """Non-finite floats and non-JSON dict keys become text; other odd values are left to ``default=str``."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {
+            k if isinstance(k, str | int | float | bool) or k is None else str(k): _json_safe(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def encode_record(record: dict[str, Any]) -> bytes:
+    """One newline-terminated UTF-8 JSON line. Unknown types and tuple keys become ``str()``; NaN/inf text."""
+    if not isinstance(record.get("key"), str) or not record["key"]:
+        raise ValueError("transcript record needs a non-empty string 'key' (use run_key(row, run, tag))")
+    try:
+        text = json.dumps(record, ensure_ascii=False, default=str, allow_nan=False)
+    except (ValueError, TypeError):
+        text = json.dumps(_json_safe(record), ensure_ascii=False, default=str, allow_nan=False)
+    return (text + "\n").encode("utf-8")
+
+
+class TranscriptLog:
+    """Thread-safe appender of finished-run records to a JSONL file (created with its parent dirs)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._fd: int | None = None
+
+    def _open(self) -> int:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        # A previous process may have died mid-line: start on a fresh line so the torn line stays
+        # the only casualty instead of corrupting the next record too.
+        size = os.fstat(fd).st_size
+        if size:
+            with self.path.open("rb") as handle:
+                handle.seek(size - 1)
+                if handle.read(1) != b"\n":
+                    os.write(fd, b"\n")
+        return fd
+
+    def append(self, record: dict[str, Any]) -> None:
+        """Write one record as one line and fsync it; safe to call from many threads."""
+        line = encode_record(record)
+        with self._lock:
+            if self._fd is None:
+                self._fd = self._open()
+            view = memoryview(line)
+            while view:  # os.write may write less than asked (signals, huge records)
+                written = os.write(self._fd, view)
+                view = view[written:]
+            os.fsync(self._fd)
+
+    async def aappend(self, record: dict[str, Any]) -> None:
+        """``append`` off the event loop (fsync blocks), for the concurrent runner."""
+        await asyncio.to_thread(self.append, record)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+    def __enter__(self) -> TranscriptLog:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def read_records(path: str | Path) -> list[dict[str, Any]]:
+    """All readable records in file order. Torn or corrupt lines are skipped with a warning."""
+    file = Path(path)
+    if not file.exists():
+        return []
+    records: list[dict[str, Any]] = []
+    lines = file.read_bytes().split(b"\n")
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        is_last = number == len(lines)  # no trailing newline: the write was interrupted
+        try:
+            record = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            what = "truncated last line (interrupted write)" if is_last else "corrupt line (not JSON)"
+            logger.warning("%s line %d: skipping %s", file, number, what)
+            continue
+        if not isinstance(record, dict) or not isinstance(record.get("key"), str):
+            logger.warning("%s line %d: skipping a value that is not a record with a string 'key'", file, number)
+            continue
+        records.append(record)
+    return records
+
+
+def load_completed(path: str | Path) -> dict[str, dict[str, Any]]:
+    """``{key: record}`` of finished runs for ``--resume``; a missing file is empty, later duplicates win."""
+    return {record["key"]: record for record in read_records(path)}

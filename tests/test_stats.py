@@ -1,0 +1,136 @@
+"""Eval statistics: summary numbers, unbiased pass@k with the contract's guards, paired comparison."""
+
+from __future__ import annotations
+
+import math
+from itertools import combinations
+
+import pytest
+
+from osmosis_local.stats import (
+    NoScore,
+    count_outcomes,
+    eval_fn_summary,
+    paired_comparison,
+    pass_at_k,
+    pass_at_k_table,
+    summarize,
+)
+
+ERR, FAILED = NoScore.ERROR, NoScore.RUN_FAILED
+
+
+@pytest.mark.parametrize(
+    ("scores", "expected"),
+    [
+        ([], {"mean": None, "std": None, "min": None, "max": None}),
+        ([0.5], {"mean": 0.5, "std": 0.0, "min": 0.5, "max": 0.5}),
+        ([1.0, 0.0], {"mean": 0.5, "std": 0.5, "min": 0.0, "max": 1.0}),  # population std, not sample
+        ([2, 4, 4, 4, 5, 5, 7, 9], {"mean": 5.0, "std": 2.0, "min": 2.0, "max": 9.0}),
+        ([True, False, True, True], {"mean": 0.75, "std": math.sqrt(0.1875), "min": 0.0, "max": 1.0}),
+    ],
+)
+def test_summarize(scores: list[float], expected: dict[str, float | None]) -> None:
+    assert summarize(scores) == pytest.approx(expected) if scores else summarize(scores) == expected
+
+
+@pytest.mark.parametrize(
+    ("n", "c", "k", "expected"),
+    [
+        (10, 3, 1, 0.3),
+        (5, 5, 1, 1.0),  # c >= n
+        (5, 0, 1, 0.0),  # c == 0 wins over every other guard
+        (1, 0, 3, 0.0),
+        (2, 1, 3, 1.0),  # n <= k guard (k > n)
+        (3, 1, 3, 1.0),  # n == k
+        (10, 8, 3, 1.0),  # n - c < k
+        (10, 3, 3, 1 - 35 / 120),  # 1 - C(7,3)/C(10,3)
+        (10, 1, 5, 0.5),
+        (4, 2, 1, 0.5),
+        (4, 2, 3, 1.0),  # n - c = 2 < 3
+    ],
+)
+def test_pass_at_k_known_values(n: int, c: int, k: int, expected: float) -> None:
+    assert pass_at_k(n, c, k) == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize(("n", "c", "k"), [(20, 7, 5), (16, 2, 6), (30, 29, 1), (12, 6, 6)])
+def test_pass_at_k_matches_brute_force(n: int, c: int, k: int) -> None:
+    outcomes = [True] * c + [False] * (n - c)
+    draws = list(combinations(range(n), k))
+    brute = sum(any(outcomes[i] for i in draw) for draw in draws) / len(draws)
+    assert pass_at_k(n, c, k) == pytest.approx(brute, abs=1e-12)
+
+
+def test_pass_at_k_is_stable_for_large_n() -> None:
+    assert pass_at_k(100_000, 1, 1) == pytest.approx(1e-5, rel=1e-9)
+    assert 0.0 < pass_at_k(10**6, 10, 10) < 1.0
+
+
+@pytest.mark.parametrize(("n", "c", "k"), [(-1, 0, 1), (3, -1, 1), (3, 1, 0)])
+def test_pass_at_k_rejects_nonsense(n: int, c: int, k: int) -> None:
+    with pytest.raises(ValueError):
+        pass_at_k(n, c, k)
+
+
+@pytest.mark.parametrize(
+    ("per_row", "threshold", "n_requested", "expected"),
+    [
+        ([[1.0], [0.0]], 1.0, 1, {}),  # n == 1: no pass@k at all
+        ([], 1.0, 3, {}),
+        ([[1.0, 0.0, 0.0], [1.0, 1.0, 1.0]], 1.0, 3, {"pass_at_1": (1 / 3 + 1) / 2, "pass_at_3": 1.0}),
+        # k <= n only: n=5 gives 1, 3, 5
+        ([[0.9, 0.2, 0.0, 0.0, 0.0]], 0.5, 5, {"pass_at_1": 0.2, "pass_at_3": 0.6, "pass_at_5": 1.0}),
+        # missing runs (early stop) count as failures: n = max(len, n_requested) = 4
+        ([[1.0, 1.0]], 1.0, 4, {"pass_at_1": 0.5, "pass_at_3": 1.0}),
+        # errors and failed runs are failures
+        ([[1.0, ERR, FAILED, None]], 1.0, 4, {"pass_at_1": 0.25, "pass_at_3": 0.75}),
+        # more runs than requested: n = len(runs)
+        ([[1.0, 0.0, 0.0, 0.0]], 1.0, 2, {"pass_at_1": 0.25}),
+        ([[0.0] * 10], 0.5, 10, {"pass_at_1": 0.0, "pass_at_3": 0.0, "pass_at_5": 0.0, "pass_at_10": 0.0}),
+    ],
+)
+def test_pass_at_k_table(per_row: list, threshold: float, n_requested: int, expected: dict[str, float]) -> None:
+    assert pass_at_k_table(per_row, threshold, n_requested) == pytest.approx(expected)
+
+
+def test_count_outcomes_keeps_errors_and_failed_runs_apart() -> None:
+    assert count_outcomes([1.0, 0.0, ERR, ERR, FAILED, None]) == {"scored": 2, "errors": 2, "unscored": 2}
+
+
+def test_eval_fn_summary_means_scored_runs_only_but_pass_at_k_counts_errors_as_failures() -> None:
+    per_row = [[1.0, ERR], [0.0, FAILED]]
+    summary = eval_fn_summary(per_row, threshold=1.0, n_requested=2)
+    assert summary == pytest.approx(
+        {"mean": 0.5, "std": 0.5, "min": 0.0, "max": 1.0, "scored": 2, "errors": 1, "unscored": 1, "pass_at_1": 0.25}
+    )
+
+
+def test_eval_fn_summary_with_nothing_scored_has_none_values() -> None:
+    summary = eval_fn_summary([[ERR], [FAILED]], threshold=1.0, n_requested=1)
+    assert summary == {"mean": None, "std": None, "min": None, "max": None, "scored": 0, "errors": 1, "unscored": 1}
+
+
+@pytest.mark.parametrize(
+    ("primary", "baseline", "expected"),
+    [
+        ({}, {}, {"wins": 0, "losses": 0, "ties": 0, "pairs": 0, "unpaired": 0, "win_rate": None, "mean_delta": None}),
+        (
+            {(0, 0): 1.0, (0, 1): 0.0, (1, 0): 0.5, (1, 1): 0.7},
+            {(0, 0): 0.0, (0, 1): 1.0, (1, 0): 0.5, (1, 1): 0.7 + 1e-12},
+            {"wins": 1, "losses": 1, "ties": 2, "pairs": 4, "unpaired": 0, "win_rate": 0.25, "mean_delta": 0.0},
+        ),
+        (  # unscored on either side, or missing on one side: excluded and counted
+            {(0, 0): 1.0, (0, 1): ERR, (1, 0): 1.0, (2, 0): 1.0},
+            {(0, 0): 0.5, (0, 1): 1.0, (1, 0): FAILED, (3, 0): 0.0},
+            {"wins": 1, "losses": 0, "ties": 0, "pairs": 1, "unpaired": 4, "win_rate": 1.0, "mean_delta": 0.5},
+        ),
+    ],
+)
+def test_paired_comparison(primary: dict, baseline: dict, expected: dict) -> None:
+    assert paired_comparison(primary, baseline) == pytest.approx(expected)
+
+
+def test_paired_comparison_tie_tolerance_is_configurable() -> None:
+    result = paired_comparison({"a": 0.50}, {"a": 0.45}, tie_tolerance=0.1)
+    assert (result["wins"], result["ties"]) == (0, 1)
