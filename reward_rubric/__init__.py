@@ -1,0 +1,1 @@
+"""LLM-judge rubric scorers (`@osmosis_rubric`): one module per judge provider."""
