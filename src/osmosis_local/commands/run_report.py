@@ -7,7 +7,6 @@ pipelines stay clean; `-q` silences everything but errors.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
 
@@ -23,7 +22,7 @@ class _Reporter:
     def __init__(self, *, quiet: bool) -> None:
         self.quiet = quiet
         # Wide tables when piped to a file or CI log, where rich would otherwise assume 80 columns.
-        width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160
+        width = None if sys.stdout.isatty() else 160
         self.out = Console(highlight=False, soft_wrap=True, width=width)
         self.err = Console(stderr=True, highlight=False, soft_wrap=True, width=width)
         self.progress: Progress | None = None

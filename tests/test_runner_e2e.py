@@ -1,0 +1,240 @@
+"""The runner end to end: real tool server, real HTTP model endpoint (the scripted-policy TEST DOUBLE),
+real files. The first tests run `osmosis-local` as a subprocess, exactly as a user would; the fault tests
+call the same `main()` in-process to keep the suite fast.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from osmosis_local.cli import main
+from osmosis_local.scripted_policy import ScriptedPolicy, load_rows
+from osmosis_local.scripted_server import ScriptedOpenAIServer, ScriptedReply, chat_completion
+from osmosis_local.stats import pass_at_k
+
+REPO = Path(__file__).resolve().parents[1]
+DATASET = REPO / "test_data.jsonl"
+MCP_DIR = REPO / "mcp"
+NUMBERS = "reward_fn.compute_reward:numbers_match_reward"
+TOOL_USE = "reward_fn.tool_use_reward:tool_use_reward"
+CLI = str(Path(sys.executable).parent / "osmosis-local")
+SECRET = "sk-e2e-very-secret-key-0123456789"
+
+
+def policy_server(**faults: Any) -> ScriptedOpenAIServer:
+    return ScriptedOpenAIServer(ScriptedPolicy(load_rows(DATASET), **faults))
+
+
+def eval_args(server: ScriptedOpenAIServer, tmp_path: Path, *extra: str, limit: int = 4) -> list[str]:
+    return [
+        "eval", "--mcp", str(MCP_DIR), "-d", str(DATASET), "--eval-fn", NUMBERS,
+        "--model", "scripted-policy", "--base-url", server.base_url, "--api-key", SECRET,
+        "--limit", str(limit), "-o", str(tmp_path / "out.json"), "--log", str(tmp_path / "runs.jsonl"),
+        "--max-retries", "2", "-q", *extra,
+    ]
+
+
+def read_output(tmp_path: Path) -> dict[str, Any]:
+    return json.loads((tmp_path / "out.json").read_text())
+
+
+def read_log(tmp_path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]
+
+
+def test_eval_subprocess_scores_the_scripted_policy_perfectly(tmp_path: Path) -> None:
+    with policy_server() as server:
+        args = eval_args(server, tmp_path, "--eval-fn", TOOL_USE, "--n", "3", "--batch-size", "4", limit=6)
+        args.remove("-q")
+        done = subprocess.run([CLI, *args], cwd=REPO, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr
+    out = read_output(tmp_path)
+    assert set(out) >= {"config", "summary", "rows", "transcript_log"}
+    summary = out["summary"]
+    assert summary["total_rows"] == 6 and summary["total_runs"] == 18 and summary["failed_runs"] == 0
+    assert summary["stopped_early"] is False
+    for name in (NUMBERS, TOOL_USE):
+        stats = summary["eval_fns"][name]
+        assert stats["mean"] == 1.0 and stats["min"] == 1.0 and stats["std"] == 0.0
+        assert stats["pass_at_1"] == 1.0 and stats["pass_at_3"] == 1.0
+        assert stats["scored"] == 18 and stats["errors"] == 0
+    runs = [run for row in out["rows"] for run in row["runs"]]
+    assert summary["total_tokens"] == sum(run["tokens"] for run in runs) > 0
+    log = read_log(tmp_path)
+    assert len(log) == 18
+    first = log[0]
+    assert first["messages"][0]["role"] == "system" and first["messages"][-1]["role"] == "assistant"
+    assert first["tool_calls"] and first["tool_calls"][0]["is_error"] is False
+    assert first["token_usage"]["num_llm_calls"] == len(first["tool_calls"]) + 1
+    assert "Eval Results" in done.stdout and "numbers_match_reward" in done.stdout
+    for text in (done.stdout, done.stderr, (tmp_path / "out.json").read_text(), (tmp_path / "runs.jsonl").read_text()):
+        assert SECRET not in text
+    assert server.auth_headers[-1] == f"Bearer {SECRET}"
+
+
+def test_test_subprocess_passes_rows_and_writes_contract_json(tmp_path: Path) -> None:
+    with policy_server() as server:
+        args = [
+            "test", "--mcp", str(MCP_DIR), "-d", str(DATASET), "--model", "scripted-policy",
+            "--base-url", server.base_url, "--limit", "3", "--offset", "10",
+            "-o", str(tmp_path / "out.json"), "--log", str(tmp_path / "runs.jsonl"),
+        ]
+        done = subprocess.run([CLI, *args], cwd=REPO, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr
+    out = read_output(tmp_path)
+    assert out["summary"]["total"] == 3 and out["summary"]["passed"] == 3
+    assert [r["row_index"] for r in out["results"]] == [10, 11, 12]
+    result = out["results"][0]
+    assert set(result) == {"row_index", "success", "error", "duration_ms", "token_usage", "reward", "finish_reason"}
+    assert result["finish_reason"] == "stop" and result["reward"] is None
+    assert set(result["token_usage"]) == {"prompt_tokens", "completion_tokens", "total_tokens", "num_llm_calls"}
+    assert "Row 10: OK" in done.stderr
+
+
+def test_help_does_not_import_litellm_or_fastmcp() -> None:
+    code = "import sys; from osmosis_local.cli import build_parser; build_parser(); print(sorted(m for m in ('litellm', 'fastmcp') if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "[]", done.stderr
+
+
+def test_rate_limited_then_ok_is_retried_and_every_run_succeeds(tmp_path: Path) -> None:
+    with policy_server(fail_first_n=3, fail_status=429, retry_after="0") as server:
+        assert main(eval_args(server, tmp_path, limit=2)) == 0
+    out = read_output(tmp_path)
+    assert out["summary"]["failed_runs"] == 0
+    assert out["summary"]["eval_fns"][NUMBERS]["mean"] == 1.0
+
+
+def test_persistent_500_fails_runs_without_stopping_and_keeps_going(tmp_path: Path) -> None:
+    def responder(body: dict[str, Any]) -> ScriptedReply | dict[str, Any]:
+        if body.get("max_tokens") == 1:  # let the preflight through
+            return chat_completion(content="hi")
+        return ScriptedReply(status=500)
+
+    with ScriptedOpenAIServer(responder) as server:
+        code = main(eval_args(server, tmp_path, "--max-retries", "1", limit=2))
+    assert code == 0
+    out = read_output(tmp_path)
+    summary = out["summary"]
+    assert summary["failed_runs"] == 2 and summary["stopped_early"] is False
+    assert summary["eval_fns"][NUMBERS]["unscored"] == 2 and summary["eval_fns"][NUMBERS]["mean"] is None
+    assert "HTTP 500" in out["rows"][0]["runs"][0]["error"]
+    assert len(server.requests) == 1 + 2 * 2  # preflight + two attempts per run
+
+
+def test_hang_past_the_request_timeout_is_retried(tmp_path: Path) -> None:
+    with policy_server(hang_s=3.0, hang_first_n=2) as server:  # preflight and first call hang
+        assert main(eval_args(server, tmp_path, "--request-timeout", "1", "--max-retries", "3", limit=1)) == 0
+    assert read_output(tmp_path)["summary"]["eval_fns"][NUMBERS]["mean"] == 1.0
+
+
+@pytest.mark.parametrize("fault", ["malformed_tool_args", "unknown_tool"])
+def test_bad_tool_calls_reach_the_model_as_errors_and_the_run_recovers(tmp_path: Path, fault: str) -> None:
+    with policy_server(**{fault: True}) as server:
+        assert main(eval_args(server, tmp_path, limit=2)) == 0
+    assert read_output(tmp_path)["summary"]["eval_fns"][NUMBERS]["mean"] == 1.0
+    first = read_log(tmp_path)[0]
+    error_messages = [m["content"] for m in first["messages"] if m["role"] == "tool" and m["content"].startswith("Error:")]
+    assert len(error_messages) == 1
+    expected = "no_such_tool" if fault == "unknown_tool" else "JSON"
+    assert expected in error_messages[0]
+
+
+def test_pass_at_k_matches_per_row_counts_and_fail_under_gates(tmp_path: Path) -> None:
+    with policy_server(wrong_answer_rate=0.5, seed=7) as server:
+        code = main(eval_args(server, tmp_path, "--n", "4", "--fail-under", "0.99", limit=5))
+    out = read_output(tmp_path)
+    stats = out["summary"]["eval_fns"][NUMBERS]
+    per_row_c = [sum(run["scores"][NUMBERS] >= 1.0 for run in row["runs"]) for row in out["rows"]]
+    assert 0 < sum(per_row_c) < 20  # the seeded wrong answers really happened
+    for k in (1, 3):
+        expected = sum(pass_at_k(4, c, k) for c in per_row_c) / len(per_row_c)
+        assert stats[f"pass_at_{k}"] == pytest.approx(expected)
+    assert "pass_at_5" not in stats
+    assert code == 3  # --fail-under not met
+
+
+def test_an_eval_fn_that_raises_is_an_error_not_a_silent_zero(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "flaky_scorer.py").write_text(
+        "def score(solution_str, ground_truth, extra_info=None, **kwargs):\n"
+        "    if extra_info['id'] == 'row-0001':\n"
+        "        raise RuntimeError('scorer bug on purpose')\n"
+        "    return 1.0\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    with policy_server() as server:
+        assert main(eval_args(server, tmp_path, "--eval-fn", "flaky_scorer:score", limit=3)) == 0
+    out = read_output(tmp_path)
+    stats = out["summary"]["eval_fns"]["flaky_scorer:score"]
+    assert stats["errors"] == 1 and stats["scored"] == 2 and stats["mean"] == 1.0
+    run = out["rows"][0]["runs"][0]
+    assert run["success"] is True and "flaky_scorer:score" not in run["scores"]
+    assert "scorer bug on purpose" in run["score_errors"]["flaky_scorer:score"]
+
+
+def test_resume_skips_finished_runs_and_appends(tmp_path: Path) -> None:
+    with policy_server() as server:
+        assert main(eval_args(server, tmp_path, limit=2)) == 0
+        first_requests = len(server.requests)
+        args = eval_args(server, tmp_path, limit=4)
+        args[args.index("--log")] = "--resume"
+        assert main(args) == 0
+    assert len(read_log(tmp_path)) == 4
+    out = read_output(tmp_path)
+    assert out["summary"]["total_runs"] == 4 and out["summary"]["eval_fns"][NUMBERS]["mean"] == 1.0
+    # Only rows 2 and 3 were sent again: one request per LLM call of those two runs, plus the preflight.
+    new_calls = sum(r["token_usage"]["num_llm_calls"] for r in read_log(tmp_path)[2:])
+    assert len(server.requests) - first_requests == new_calls + 1
+    assert {r["row_index"] for r in read_log(tmp_path)[2:]} == {2, 3}
+
+
+def test_baseline_gives_a_paired_win_loss_tie_report(tmp_path: Path) -> None:
+    with policy_server() as good, policy_server(wrong_answer_rate=1.0) as bad:
+        args = eval_args(good, tmp_path, "--baseline-model", "bad-policy", "--baseline-base-url", bad.base_url, limit=3)
+        assert main(args) == 0
+    out = read_output(tmp_path)
+    assert out["comparison"][NUMBERS] == {**out["comparison"][NUMBERS], "wins": 3, "losses": 0, "ties": 0}
+    tags = {s["model_tag"]: s for s in out["model_summaries"]}
+    assert tags["primary"]["eval_fns"][NUMBERS]["mean"] == 1.0
+    assert tags["baseline"]["eval_fns"][NUMBERS]["mean"] == 0.0
+    assert out["summary"]["total_runs"] == 3  # the top-level summary is the primary model's
+
+
+def test_auth_failure_stops_at_preflight_with_one_clear_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with ScriptedOpenAIServer(lambda _b: ScriptedReply(status=401)) as server:
+        assert main(eval_args(server, tmp_path, limit=2)) == 1
+        assert len(server.requests) == 1
+    err = capsys.readouterr().err
+    assert "Authentication failed" in err and SECRET not in err
+    assert not (tmp_path / "out.json").exists()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["eval", "-d", "x.jsonl", "--eval-fn", NUMBERS, "--model", "m"],  # no --mcp
+        ["eval", "--mcp", "mcp", "-d", "x.jsonl", "--eval-fn", NUMBERS, "--model", "m", "--max-turns", "0"],
+        ["eval", "--mcp", "mcp", "-d", "x.jsonl", "--eval-fn", NUMBERS, "--eval-fn", NUMBERS, "--model", "m"],
+        ["test", "--mcp", "mcp", "-d", "x.jsonl", "--row", "3"],  # --row needs -i
+        ["eval", "--mcp", "mcp", "-d", "x.jsonl", "--eval-fn", NUMBERS, "--model", "m", "--baseline-base-url", "http://x"],
+    ],
+)
+def test_bad_arguments_exit_2(argv: list[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+
+
+def test_setup_errors_exit_1_with_a_named_row(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"system_prompt": "s", "user_prompt": "u", "ground_truth": "1"}\n{"system_prompt": "s", "user_prompt": "", "ground_truth": "2"}\n')
+    code = main(["eval", "--mcp", str(MCP_DIR), "-d", str(bad), "--eval-fn", NUMBERS, "--model", "m", "--base-url", "http://127.0.0.1:9/v1", "-q"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "Row 1" in err or "row 1" in err
