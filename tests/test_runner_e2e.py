@@ -238,3 +238,39 @@ def test_setup_errors_exit_1_with_a_named_row(tmp_path: Path, capsys: pytest.Cap
     assert code == 1
     err = capsys.readouterr().err
     assert "Row 1" in err or "row 1" in err
+
+
+LOCAL_JUDGE = "reward_rubric.reward_rubric_local:compute_rubric_score_local"
+
+
+def test_local_rubric_judge_scores_a_dataset_without_any_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def judge(body: dict[str, Any]) -> dict[str, Any]:
+        candidate = body["messages"][-1]["content"]
+        verdict = 1.0 if "####" in candidate else 0.0
+        return chat_completion(content=json.dumps({"score": verdict, "explanation": "final answer present"}))
+
+    for name in ("OPENAI_API_KEY", "LITELLM_API_KEY", "OSMOSIS_JUDGE_API_KEY", "OSMOSIS_RUBRIC_CACHE_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    with policy_server() as policy, ScriptedOpenAIServer(judge) as judge_server:
+        monkeypatch.setenv("OSMOSIS_JUDGE_BASE_URL", judge_server.base_url)
+        args = eval_args(policy, tmp_path, "--eval-fn", LOCAL_JUDGE, limit=3)
+        args[args.index("--api-key") : args.index("--api-key") + 2] = []
+        assert main(args) == 0
+        assert len(judge_server.requests) == 3
+        assert all("sk-" not in (header or "") for header in judge_server.auth_headers)  # no provider key leaks
+    out = read_output(tmp_path)
+    stats = out["summary"]["eval_fns"][LOCAL_JUDGE]
+    assert stats["mean"] == 1.0 and stats["scored"] == 3
+    assert out["summary"]["judge_usage"]["calls"] >= 3
+
+
+def test_a_failing_judge_is_counted_as_errors_not_zeros(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OSMOSIS_RUBRIC_RETRY_ATTEMPTS", "1")
+    monkeypatch.delenv("OSMOSIS_RUBRIC_CACHE_DIR", raising=False)
+    with policy_server() as policy, ScriptedOpenAIServer(lambda _b: chat_completion(content="no json here")) as judge_server:
+        monkeypatch.setenv("OSMOSIS_JUDGE_BASE_URL", judge_server.base_url)
+        assert main(eval_args(policy, tmp_path, "--eval-fn", LOCAL_JUDGE, limit=2)) == 0
+    out = read_output(tmp_path)
+    stats = out["summary"]["eval_fns"][LOCAL_JUDGE]
+    assert stats["errors"] == 2 and stats["scored"] == 0 and stats["mean"] is None
+    assert out["summary"]["eval_fns"][NUMBERS]["mean"] == 1.0

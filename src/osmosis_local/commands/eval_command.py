@@ -246,6 +246,11 @@ def build_eval_output(
     }
     if state.stop_reason:
         summary["stop_reason"] = state.stop_reason
+    from osmosis_local.rubric import judge_usage
+
+    judge = judge_usage()
+    if judge["calls"] or judge["cache_hits"]:
+        summary["judge_usage"] = judge  # rubric eval fns' own LLM calls, counted separately from the policy
     rows_out = []
     for row in rows:
         runs = []

@@ -112,6 +112,9 @@ class EvalReporter(_Reporter):
         )
         if summary.get("stopped_early"):
             self.out.print(f"[bold red]Stopped early:[/] {summary.get('stop_reason')}")
+        if summary.get("judge_usage"):
+            j = summary["judge_usage"]
+            self.out.print(f"Judge calls: {j['calls']} (+{j['cache_hits']} cached), judge tokens: {j['total_tokens']}", markup=False)
         per_model = output.get("model_summaries") or [
             {"model": config["model"], "model_tag": "primary", "total_runs": summary["total_runs"],
              "total_tokens": summary["total_tokens"], "eval_fns": summary["eval_fns"],
