@@ -8,50 +8,27 @@ decorator checks annotations as written.
 """
 
 try:
-    from osmosis_ai import evaluate_rubric, osmosis_rubric
+    from osmosis_ai import osmosis_rubric
 except ImportError:
-    from osmosis_local import evaluate_rubric, osmosis_rubric
+    from osmosis_local import osmosis_rubric
 
-RUBRIC = (
-    "Award the maximum score if the final numeric answer in the candidate output (the number after "
-    "'####', or else the last number the candidate states as its answer) is numerically equal to the "
-    "ground truth, ignoring formatting such as thousands separators, a currency sign or trailing zeros. "
-    "Award the minimum score if it differs, is missing, or several conflicting answers are given."
-)
+from reward_rubric.judge_call import NUMERIC_MATCH_RUBRIC, score_with_judge
+
+RUBRIC = NUMERIC_MATCH_RUBRIC
 SCORE_MIN = 0.0
 SCORE_MAX = 1.0
 PROVIDER = "xai"
 MODEL = "grok-4-fast-non-reasoning"
 API_KEY_ENV = "XAI_API_KEY"
 
-# Row columns that are prompts, the answer key or judge configuration, never quoted as metadata.
-_NOT_METADATA = {"system_prompt", "user_prompt", "ground_truth", "metadata", "api_key", "api_key_env",
-                 "provider", "model", "rubric", "score_min", "score_max", "model_info_overrides"}
-
-
-def _judge_metadata(extra_info: dict) -> dict | None:
-    """The platform's `metadata` dict if given, else the row's extra columns (id, steps, ...)."""
-    if isinstance(extra_info.get("metadata"), dict):
-        return extra_info["metadata"]
-    extra = {k: v for k, v in extra_info.items() if k not in _NOT_METADATA}
-    return extra or None
-
 
 @osmosis_rubric
 def compute_rubric_score_xai(solution_str: str, ground_truth: str | None, extra_info: dict, **kwargs) -> float:
     """Judge `solution_str` with xAI; an empty answer scores SCORE_MIN without a judge call."""
-    if not solution_str.strip():
-        return SCORE_MIN
-    extra_info = extra_info or {}
-    user_prompt = extra_info.get("user_prompt")
-    score = evaluate_rubric(
+    return score_with_judge(
+        solution_str, ground_truth, extra_info,
         rubric=RUBRIC,
-        solution_str=solution_str,
         model_info={"provider": PROVIDER, "model": MODEL, "api_key_env": API_KEY_ENV},
-        ground_truth=ground_truth,
-        original_input=user_prompt if isinstance(user_prompt, str) else None,
-        metadata=_judge_metadata(extra_info),
         score_min=SCORE_MIN,
         score_max=SCORE_MAX,
     )
-    return float(score)
