@@ -81,6 +81,11 @@ def tool_call(name: str, arguments: dict[str, Any] | str, call_id: str | None = 
     }
 
 
+class _Server(ThreadingHTTPServer):
+    # The stdlib backlog of 5 drops connections when a benchmark keeps 32+ requests in flight.
+    request_queue_size = 128
+
+
 class ScriptedOpenAIServer:
     """Serve ``POST /v1/chat/completions`` from ``responder`` on 127.0.0.1 (a free port by default).
 
@@ -93,7 +98,7 @@ class ScriptedOpenAIServer:
         self.requests: list[dict[str, Any]] = []
         self.auth_headers: list[str | None] = []
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer((host, port), self._handler_class())
+        self._httpd = _Server((host, port), self._handler_class())
         self._httpd.daemon_threads = True
         self._httpd.block_on_close = False
         self._thread: threading.Thread | None = None

@@ -136,7 +136,7 @@ async def _eval(args: argparse.Namespace, reporter: EvalReporter) -> dict[str, A
                     return
                 record = await _run_item(item, args, tools, tool_runner, eval_fns)
                 record = json.loads(redact(json.dumps(record, default=str), secrets))
-                log.append(record)
+                await log.aappend(record)  # the fsync runs off the event loop
                 state.records[item.key] = record
                 reporter.run_finished(record, len(state.records), len(items))
                 if record.get("systemic") and state.stop_reason is None:
