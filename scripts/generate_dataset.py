@@ -22,6 +22,7 @@ Usage: ``python scripts/generate_dataset.py [--seed N] [--rows N] [--output PATH
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import random
@@ -844,9 +845,34 @@ def fenced_garden_cost(rng: random.Random) -> tuple[str, Plan]:
 # --------------------------------------------------------------------------- assembly
 
 
+def _steps_of(make: Template) -> int:
+    """How many tool calls a template's plan has (fixed per template; probed with a throwaway stream)."""
+    rng = random.Random(f"probe:{make.__name__}")
+    while True:
+        try:
+            return len(make(rng)[1].steps)
+        except Reject:
+            continue
+
+
+@functools.cache
+def interleaved_templates() -> tuple[Template, ...]:
+    """Templates ordered 1-, 2-, 3-, 4-step, 1-, 2-, ... so every prefix of the file mixes difficulties
+    (a `--limit 12` smoke run sees all four), keeping declaration order within each group."""
+    groups: dict[int, list[Template]] = {}
+    for make in TEMPLATES:
+        groups.setdefault(_steps_of(make), []).append(make)
+    order: list[Template] = []
+    for i in range(max(len(g) for g in groups.values())):
+        order.extend(group[i] for _, group in sorted(groups.items()) if i < len(group))
+    return tuple(order)
+
+
 def build_row(index: int, seed: int) -> dict[str, Any]:
-    """Row `index` (0-based): template chosen round-robin, numbers from a per-row random stream."""
-    make = TEMPLATES[index % len(TEMPLATES)]
+    """Row `index` (0-based): template chosen round-robin (interleaved by difficulty), numbers from a
+    per-row random stream."""
+    order = interleaved_templates()
+    make = order[index % len(order)]
     rng = random.Random(f"{seed}:{index}")  # str seeds hash with SHA-512: stable across runs
     for _ in range(1000):
         try:

@@ -25,7 +25,7 @@ def run_session(keys: str, *extra: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_step_inspect_and_finish_a_row_then_quit() -> None:
-    # Row 4 has two steps: step once, list tools, show messages, ask for help, then continue to the end.
+    # Row 4 (one tool step): step once, list tools, show messages, ask for help, then continue to the end.
     done = run_session("n\nt\nm\n?\nbogus\nc\nm\n\nq\n", "--row", "4")
     assert done.returncode == 0, done.stderr
     out = done.stdout
