@@ -7,6 +7,7 @@ and every tool call is timed and recorded for the transcript.
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -14,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from osmosis_local.llm_call import LLMCallError
+
+logger = logging.getLogger(__name__)
 
 
 class ChatModel(Protocol):
@@ -148,6 +151,7 @@ async def run_rollout(
         result.error = exc.message
         result.systemic = exc.systemic
     except Exception as exc:  # noqa: BLE001 - a broken rollout is one failed row, never a crashed run
+        logger.debug("rollout failed", exc_info=True)  # --debug shows the traceback
         result.finish_reason = "error"
         result.error = f"{type(exc).__name__}: {exc}"
     result.duration_ms = (time.perf_counter() - started) * 1000

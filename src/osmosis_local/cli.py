@@ -142,6 +142,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         problem = _check_source(args)
         if problem:
             parser.error(problem)  # exits 2, like every other bad argument
+        if args.debug:
+            import logging
+
+            logging.basicConfig(level=logging.DEBUG, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if args.command == "test":
         from osmosis_local.commands.test_command import run_test
 

@@ -31,6 +31,12 @@ class _Reporter:
     def error(self, message: str) -> None:
         self.err.print(f"[bold red]Error:[/] {message}", markup=True, highlight=False)
 
+    def traceback(self, exc: BaseException) -> None:
+        """--debug: the full chain behind a one-line error."""
+        import traceback
+
+        self.err.print("".join(traceback.format_exception(exc)), markup=False, highlight=False)
+
     def note(self, message: str) -> None:
         if not self.quiet:
             self.err.print(message, markup=False)

@@ -45,6 +45,8 @@ def run_test(args: argparse.Namespace) -> int:
         output = asyncio.run(_test(args, reporter))
     except SetupError as exc:
         reporter.error(str(exc))
+        if args.debug:
+            reporter.traceback(exc)
         return EXIT_SETUP
     except KeyboardInterrupt:
         reporter.error("Interrupted.")
