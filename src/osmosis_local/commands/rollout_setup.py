@@ -18,6 +18,7 @@ from osmosis_local.chat_model import ChatModelConfig, LiteLLMChatModel
 from osmosis_local.llm_call import LLMCallError, RetryPolicy
 
 RUNS_DIR = Path(".osmosis-local") / "runs"
+LOCAL_MODEL_MIN_TIMEOUT_S = 300.0
 
 
 class SetupError(Exception):
@@ -100,7 +101,8 @@ def build_model(
         temperature=args.temperature,
         max_tokens=args.max_tokens,
         seed=args.seed,
-        timeout_s=args.request_timeout,
+        # The embedded model shares 2 cores with everything else: a first turn can take 30-40 s.
+        timeout_s=max(args.request_timeout, LOCAL_MODEL_MIN_TIMEOUT_S) if resolved.is_local else args.request_timeout,
         retry=RetryPolicy(max_attempts=args.max_retries + 1),
     )
     return ModelChoice(tag=tag, display_name=resolved.display_name, client=LiteLLMChatModel(config), is_local=resolved.is_local)

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from osmosis_local.local_model import tool_protocol as tp
 from osmosis_local.local_model.constraints import (
     FREE_TEXT_GRAMMAR,
+    ResponseFormatError,
     json_grammar,
     response_format_schema,
 )
@@ -118,16 +119,17 @@ class LocalEngine:
         offered, allow_final = _apply_tool_choice(tools, request.get("tool_choice"))
         rendered = tp.render_messages(messages, offered)
         budget = _max_tokens(request, DEFAULT_MAX_TOKENS)
-        decision = self._call(request, rendered, json_grammar(tp.build_turn_schema(offered, allow_final=allow_final)),
-                              min(budget, DECISION_MAX_TOKENS))
+        grammar = tp.turn_grammar(offered, allow_final=allow_final)
+        decision = self._call(request, rendered, grammar, min(budget, DECISION_MAX_TOKENS))
         text = _content(decision)
         if _finish(decision) == "length":
             return self._response(request, text, [], "length", [decision])
         parsed = tp.parse_turn(text, offered)
         if parsed.tool_calls:
-            return self._response(request, None, parsed.tool_calls, "tool_calls", [decision])
+            return self._response(request, parsed.content, parsed.tool_calls, "tool_calls", [decision])
         remaining = max(1, budget - _usage(decision)[1])
-        reply = self._call(request, tp.final_reply_messages(rendered, text), _plain_grammar(request), remaining)
+        reply = self._call(request, tp.final_reply_messages(rendered, text),
+                           _plain_grammar(request) or FREE_TEXT_GRAMMAR, remaining)
         content = _content(reply).strip() or (parsed.content or "")
         return self._response(request, content, [], _finish(reply), [decision, reply])
 
@@ -175,6 +177,14 @@ def _validate(request: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[di
     tools = request.get("tools") or []
     if not isinstance(tools, list):
         raise EngineRequestError("'tools' must be a list of function tools.")
+    temperature = request.get("temperature")
+    if temperature is not None and (isinstance(temperature, bool) or not isinstance(temperature, (int, float))):
+        raise EngineRequestError("temperature must be a number.")
+    try:
+        response_format_schema(request.get("response_format"))
+    except ResponseFormatError as exc:
+        raise EngineRequestError(str(exc)) from exc
+    _max_tokens(request, DEFAULT_MAX_TOKENS)
     return messages, tools if tp.tool_functions(tools) else []
 
 

@@ -23,6 +23,9 @@ from osmosis_local.local_model.errors import LocalModelError
 from osmosis_local.local_model.registry import DEFAULT_LOCAL_MODEL, get_local_model
 
 LOOPBACK = "127.0.0.1"
+# The endpoint checks no key, but the OpenAI client (under litellm) refuses to send a request
+# without one: callers pass this placeholder as `api_key`.
+PLACEHOLDER_API_KEY = "osmosis-local-no-key"
 STARTUP_TIMEOUT_S = 30.0
 
 
@@ -69,6 +72,9 @@ def create_app(engine: ChatEngine):
             return _error(exc.status, str(exc), exc.kind, exc.code)
         except LocalModelError as exc:
             return _error(500, str(exc), "server_error")
+        except Exception as exc:  # noqa: BLE001 - an OpenAI-shaped 500 beats a bare traceback page
+            return _error(500, f"Internal error in the local model server: {type(exc).__name__}: {exc}",
+                          "server_error")
 
     async def models(_: Request) -> JSONResponse:
         entry = {"id": engine.model_name, "object": "model", "created": 0, "owned_by": "osmosis-local"}
@@ -126,8 +132,8 @@ _ENDPOINTS_LOCK = threading.Lock()
 def start_local_endpoint(model_name: str = DEFAULT_LOCAL_MODEL) -> str:
     """Load `model_name` and serve it on a free loopback port, once per process; return the base URL.
 
-    Use it through litellm as `openai/<model_name>` with `api_base=<returned URL>`; no key is
-    checked (pass any placeholder where a client insists on one).
+    Use it through litellm as `openai/<model_name>` with `api_base=<returned URL>` and
+    `api_key=PLACEHOLDER_API_KEY` (no key is checked, but the OpenAI client insists on one).
     """
     with _ENDPOINTS_LOCK:
         server = _ENDPOINTS.get(model_name)
@@ -168,9 +174,11 @@ def add_serve_model_arguments(parser: argparse.ArgumentParser) -> argparse.Argum
 
 
 def run_serve_model(args: argparse.Namespace) -> int:
-    """Run `serve-model` from parsed arguments; print a one-line error and return 1 on failure."""
+    """Run `serve-model` from parsed arguments (`n_ctx`/`threads` optional); print a one-line error
+    and return 1 on failure."""
     try:
-        serve_model(args.model, args.host, args.port, n_ctx=args.n_ctx, threads=args.threads)
+        serve_model(args.model, args.host, args.port,
+                    n_ctx=getattr(args, "n_ctx", None), threads=getattr(args, "threads", None))
     except (LocalModelError, ValueError, OSError) as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1

@@ -15,8 +15,11 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any, BinaryIO
+
+from rich.progress import Progress
 
 from osmosis_local.local_model.errors import LocalModelError, WeightsIntegrityError
 from osmosis_local.local_model.registry import LocalModelSpec
@@ -99,10 +102,10 @@ def _hash_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _progress(total: int, enabled: bool, description: str):
-    """A rich progress bar on stderr, or a no-op stand-in when disabled or not a terminal."""
+def _progress(enabled: bool) -> Progress:
+    """A rich progress bar on stderr; silent when disabled or when stderr is not a terminal."""
     from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+    from rich.progress import BarColumn, DownloadColumn, TextColumn, TransferSpeedColumn
 
     console = Console(stderr=True)
     return Progress(
@@ -116,7 +119,7 @@ def _progress(total: int, enabled: bool, description: str):
     )
 
 
-def _copy_hashing(parts: Iterable[Path], out, digest, on_bytes) -> int:
+def _copy_hashing(parts: Iterable[Path], out: BinaryIO, digest: Any, on_bytes: Callable[[int], Any]) -> int:
     written = 0
     for part in parts:
         with part.open("rb") as source:
@@ -154,7 +157,7 @@ def assemble_parts(
     tmp = Path(tmp_name)
     digest = hashlib.sha256()
     try:
-        with _progress(size, progress, f"Assembling {target.name}") as bar, os.fdopen(fd, "wb") as out:
+        with _progress(progress) as bar, os.fdopen(fd, "wb") as out:
             task = bar.add_task(f"Assembling {target.name}", total=size)
             written = _copy_hashing(parts, out, digest, lambda n: bar.advance(task, n))
             out.flush()
