@@ -71,6 +71,7 @@ def build_model(
     except ModelNameError as exc:
         raise SetupError(str(exc)) from exc
     api_base = resolved.api_base
+    litellm_model = resolved.litellm_model
     key = api_key
     if resolved.is_local:
         try:
@@ -83,7 +84,8 @@ def build_model(
             api_base = start_local_endpoint(name)
         except Exception as exc:  # noqa: BLE001 - weights missing/corrupt: one clear line
             raise SetupError(f"Could not start the embedded model {name!r}: {exc}") from exc
-        key = "local-no-key"
+        key = "local-no-key"  # the OpenAI client insists on one; the embedded server checks none
+        litellm_model = f"openai/{name}"
     elif base_url:
         # Contract §9: no key check with --base-url. Local servers (vLLM, LM Studio) need no key, but
         # the OpenAI client refuses to send a request without one, so a placeholder stands in.
@@ -94,7 +96,7 @@ def build_model(
         except ModelNameError as exc:
             raise SetupError(str(exc)) from exc
     config = ChatModelConfig(
-        litellm_model=resolved.litellm_model,
+        litellm_model=litellm_model,
         display_name=resolved.display_name,
         api_base=api_base,
         api_key=key,
