@@ -17,17 +17,14 @@ NUMERIC_MATCH_RUBRIC = (
     "Award the minimum score if it differs, is missing, or several conflicting answers are given."
 )
 
-# Row columns that are prompts, the answer key or judge configuration, never quoted as metadata.
-_NOT_METADATA = {"system_prompt", "user_prompt", "ground_truth", "metadata", "api_key", "api_key_env",
-                 "provider", "model", "rubric", "score_min", "score_max", "model_info_overrides"}
-
-
 def judge_metadata(extra_info: dict) -> dict | None:
-    """The platform's `metadata` dict if given, else the row's extra columns (id, steps, ...)."""
-    if isinstance(extra_info.get("metadata"), dict):
-        return extra_info["metadata"]
-    extra = {k: v for k, v in extra_info.items() if k not in _NOT_METADATA}
-    return extra or None
+    """Only an explicit `metadata` dict (the platform's convention) is quoted to the judge.
+
+    The row's other columns are deliberately left out: a dataset's bookkeeping (ids, the `steps` plan with
+    its operands) distracts a judge - the embedded 1.5B model scored correct answers 0.0 when shown them.
+    """
+    metadata = extra_info.get("metadata")
+    return metadata if isinstance(metadata, dict) and metadata else None
 
 
 def score_with_judge(

@@ -70,8 +70,20 @@ def test_local_scorer_judges_through_the_base_url(monkeypatch: pytest.MonkeyPatc
     user = sent["messages"][1]["content"]
     assert "<<<BEGIN_ORIGINAL_INPUT>>>\nWhat is 6 times 7?\n<<<END_ORIGINAL_INPUT>>>" in user
     assert "<<<BEGIN_GROUND_TRUTH>>>\n42\n<<<END_GROUND_TRUTH>>>" in user
+    # Dataset bookkeeping (id, steps with operands) is not quoted: it misled the small judge.
+    assert "<<<BEGIN_METADATA>>>" not in user
+    assert "must-never-be-quoted" not in user
+
+
+def test_an_explicit_metadata_dict_is_quoted_to_the_judge(monkeypatch: pytest.MonkeyPatch) -> None:
+    reply = json.dumps({"score": 1.0, "explanation": "42 matches"})
+    with ScriptedOpenAIServer(lambda _b: chat_completion(content=reply)) as server:
+        monkeypatch.setenv("OSMOSIS_JUDGE_BASE_URL", server.base_url)
+        _, scorer = _scorer("local")
+        scorer(solution_str="#### 42", ground_truth="42", extra_info={**ROW, "metadata": {"unit": "apples"}})
+    user = server.requests[0]["messages"][1]["content"]
     metadata = json.loads(user.split("<<<BEGIN_METADATA>>>\n")[1].split("\n<<<END_METADATA>>>")[0])
-    assert set(metadata) == {"id", "num_steps", "steps"}
+    assert metadata == {"unit": "apples"}
     assert "must-never-be-quoted" not in user
 
 
