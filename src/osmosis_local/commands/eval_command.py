@@ -26,6 +26,7 @@ from osmosis_local.commands.rollout_setup import (
     load_tools,
     preflight,
     secrets_of,
+    write_results,
 )
 from osmosis_local.commands.run_report import EvalReporter
 from osmosis_local.llm_call import redact
@@ -151,10 +152,7 @@ async def _eval(args: argparse.Namespace, reporter: EvalReporter) -> dict[str, A
     output = build_eval_output(args, rows, models, eval_fns, state, items, wall_ms, log_path)
     reporter.final_report(output)
     if args.output:
-        out = Path(args.output)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(output, indent=2, default=str) + "\n")
-        reporter.note(f"Results written to {out}")
+        reporter.note(f"Results written to {write_results(args.output, output)}")
     return output
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,3 +132,11 @@ def secrets_of(*choices: ModelChoice | None) -> list[str]:
         if choice is not None and choice.client.config.api_key:
             keys.append(choice.client.config.api_key)
     return keys
+
+
+def write_results(path: str, output: dict[str, Any]) -> Path:
+    """The `-o` JSON file, parent folders created."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(output, indent=2, default=str) + "\n")
+    return out

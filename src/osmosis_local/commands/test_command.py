@@ -24,6 +24,7 @@ from osmosis_local.commands.rollout_setup import (
     load_tools,
     preflight,
     secrets_of,
+    write_results,
 )
 from osmosis_local.commands.run_report import TestReporter
 from osmosis_local.llm_call import redact
@@ -142,8 +143,5 @@ async def _test(args: argparse.Namespace, reporter: TestReporter) -> dict[str, A
         output["summary"]["stop_reason"] = stop_reason
     reporter.summary(output)
     if args.output:
-        out = Path(args.output)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(output, indent=2, default=str) + "\n")
-        reporter.note(f"Results written to {out}")
+        reporter.note(f"Results written to {write_results(args.output, output)}")
     return output
