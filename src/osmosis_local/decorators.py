@@ -255,10 +255,13 @@ def _require_callable(func: Any, decorator: str) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def _check_reward_signature(func: Callable[..., Any], params: list[inspect.Parameter]) -> None:
+def _classic_head(
+    func: Callable[..., Any], params: list[inspect.Parameter], where: str, template: str, fallback: str
+) -> tuple[Callable[[str], typing.NoReturn], list[inspect.Parameter]]:
+    """Checks both decorators make first, in the contract's order: >= 3 params, keyword-passable, and a
+    str-like `solution_str`. Returns the `fail` that raises with the expected signature, and the first three."""
     name = _name_of(func)
-    expected = _REWARD_SIGNATURE.format(name=getattr(func, "__name__", "reward"))
-    where = "@osmosis_reward"
+    expected = template.format(name=getattr(func, "__name__", fallback))
 
     def fail(problem: str) -> typing.NoReturn:
         raise TypeError(f"{where}: {problem}. Expected: `{expected}`.")
@@ -266,11 +269,14 @@ def _check_reward_signature(func: Callable[..., Any], params: list[inspect.Param
     if len(params) < 3:
         fail(f"Function {name} must have at least 3 parameters, got {len(params)}")
     _check_keyword_passable(params, name, where, expected)
-    solution, ground_truth, extra_info = params[:3]
-
-    solution_ann = _resolve_annotation(func, solution)
+    solution_ann = _resolve_annotation(func, params[0])
     if not _is_str_like(solution_ann):
         fail(f"First parameter 'solution_str' must be annotated as str, got {_describe(solution_ann)}")
+    return fail, params[:3]
+
+
+def _check_reward_signature(func: Callable[..., Any], params: list[inspect.Parameter]) -> None:
+    fail, (_, ground_truth, extra_info) = _classic_head(func, params, "@osmosis_reward", _REWARD_SIGNATURE, "reward")
 
     if ground_truth.name != "ground_truth":
         fail(f"Second parameter must be named 'ground_truth', got '{ground_truth.name}'")
@@ -313,21 +319,9 @@ def local_osmosis_reward(func: F | None = None) -> F:
 
 
 def _check_rubric_signature(func: Callable[..., Any], params: list[inspect.Parameter]) -> None:
-    name = _name_of(func)
-    expected = _RUBRIC_SIGNATURE.format(name=getattr(func, "__name__", "rubric"))
-    where = "@osmosis_rubric"
-
-    def fail(problem: str) -> typing.NoReturn:
-        raise TypeError(f"{where}: {problem}. Expected: `{expected}`.")
-
-    if len(params) < 3:
-        fail(f"Function {name} must have at least 3 parameters, got {len(params)}")
-    _check_keyword_passable(params, name, where, expected)
-    solution, ground_truth, extra_info = params[:3]
-
-    solution_ann = _resolve_annotation(func, solution)
-    if not _is_str_like(solution_ann):
-        fail(f"First parameter 'solution_str' must be annotated as str, got {_describe(solution_ann)}")
+    fail, (solution, ground_truth, extra_info) = _classic_head(
+        func, params, "@osmosis_rubric", _RUBRIC_SIGNATURE, "rubric"
+    )
     if solution.default is not _EMPTY:
         fail("First parameter 'solution_str' cannot have a default value")
 

@@ -60,9 +60,7 @@ def run_eval(args: argparse.Namespace) -> int:
     try:
         outcome = asyncio.run(_eval(args, reporter))
     except SetupError as exc:
-        reporter.error(str(exc))
-        if args.debug:
-            reporter.traceback(exc)
+        reporter.setup_failed(exc, debug=args.debug)
         return EXIT_SETUP
     except KeyboardInterrupt:
         reporter.error("Interrupted: finished runs are in the transcript log; rerun with --resume LOG to continue.")

@@ -31,11 +31,13 @@ class _Reporter:
     def error(self, message: str) -> None:
         self.err.print(f"[bold red]Error:[/] {message}", markup=True, highlight=False)
 
-    def traceback(self, exc: BaseException) -> None:
-        """--debug: the full chain behind a one-line error."""
-        import traceback
+    def setup_failed(self, exc: BaseException, *, debug: bool) -> None:
+        """One line saying what to fix; with --debug also the full chain behind it."""
+        self.error(str(exc))
+        if debug:
+            import traceback
 
-        self.err.print("".join(traceback.format_exception(exc)), markup=False, highlight=False)
+            self.err.print("".join(traceback.format_exception(exc)), markup=False, highlight=False)
 
     def note(self, message: str) -> None:
         if not self.quiet:

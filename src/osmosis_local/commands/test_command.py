@@ -45,9 +45,7 @@ def run_test(args: argparse.Namespace) -> int:
             return asyncio.run(run_interactive(args))
         output = asyncio.run(_test(args, reporter))
     except SetupError as exc:
-        reporter.error(str(exc))
-        if args.debug:
-            reporter.traceback(exc)
+        reporter.setup_failed(exc, debug=args.debug)
         return EXIT_SETUP
     except KeyboardInterrupt:
         reporter.error("Interrupted.")
