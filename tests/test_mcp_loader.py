@@ -125,10 +125,12 @@ def test_relative_imports_work_inside_the_synthetic_package(tmp_path: Path) -> N
 
 
 def test_a_clashing_sibling_name_already_imported_from_elsewhere_is_not_used(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     other = make_dir(tmp_path / "other", {"server/__init__.py": "mcp = 'not a server'\n"})
-    sys.path.insert(0, str(other))
+    for name in [n for n in sys.modules if n == "server" or n.startswith("server.")]:
+        monkeypatch.delitem(sys.modules, name)  # an earlier test may have left the repo's own `server`
+    monkeypatch.syspath_prepend(str(other))
     import server  # noqa: F401  (the wrong one, imported first)
 
     assert sys.modules["server"].mcp == "not a server"
