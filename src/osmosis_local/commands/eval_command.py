@@ -90,12 +90,16 @@ async def _eval(args: argparse.Namespace, reporter: EvalReporter) -> dict[str, A
     from osmosis_local.transcript_log import TranscriptLog, load_completed
 
     load_dotenv_upwards()
+    reporter.preparing("reading the dataset")
     rows = load_rows(args)
+    reporter.preparing("importing the eval functions")
     try:
         eval_fns = load_eval_fns(args.eval_fn)
     except EvalFnLoadError as exc:
         raise SetupError(str(exc)) from exc
+    reporter.preparing("loading the MCP tools")
     server, tools, warnings = load_tools(args.mcp)
+    reporter.preparing("setting up the model")
     primary = build_model(args, tag="primary", name=args.model, base_url=args.base_url, api_key=args.api_key)
     baseline = None
     if args.baseline_model:
@@ -108,6 +112,7 @@ async def _eval(args: argparse.Namespace, reporter: EvalReporter) -> dict[str, A
         warnings.append("the embedded model serves one request at a time: --batch-size lowered to 1")
         batch_size = 1
     for choice in models:
+        reporter.preparing(f"loading litellm, then a preflight request to {choice.display_name}")
         await preflight(choice)
 
     log_path = Path(args.resume or args.log or default_log_path("eval"))
@@ -126,6 +131,7 @@ async def _eval(args: argparse.Namespace, reporter: EvalReporter) -> dict[str, A
         if item.key in done:
             state.records[item.key] = done[item.key]
     todo = [item for item in items if item.key not in state.records]
+    reporter.end_preparing()
     reporter.header(args, models, eval_fns, len(rows), tools, warnings, log_path, resumed=len(items) - len(todo))
 
     started = time.perf_counter()

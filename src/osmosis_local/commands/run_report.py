@@ -27,8 +27,33 @@ class _Reporter:
         self.err = Console(stderr=True, highlight=False, soft_wrap=True, width=width)
         self.progress: Progress | None = None
         self._task: Any = None
+        self._status: Any = None
+        self._said_preparing = False
+
+    def preparing(self, step: str) -> None:
+        """Say what set-up is doing: importing litellm alone takes seconds, and a silent start looks hung.
+
+        A terminal gets a spinner naming the step (gone once the header prints); a log gets one line.
+        """
+        if self.quiet:
+            return
+        if self.err.is_terminal:
+            if self._status is None:
+                self._status = self.err.status(f"Preparing: {step}...")
+                self._status.start()
+            else:
+                self._status.update(f"Preparing: {step}...")
+        elif not self._said_preparing:
+            self.err.print("Preparing: dataset, eval functions, MCP tools, model client, preflight request...", markup=False)
+        self._said_preparing = True
+
+    def end_preparing(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
 
     def error(self, message: str) -> None:
+        self.end_preparing()
         self.err.print(f"[bold red]Error:[/] {message}", markup=True, highlight=False)
 
     def setup_failed(self, exc: BaseException, *, debug: bool) -> None:

@@ -86,10 +86,15 @@ async def _test(args: argparse.Namespace, reporter: TestReporter) -> dict[str, A
     from osmosis_local.transcript_log import TranscriptLog
 
     load_dotenv_upwards()
+    reporter.preparing("reading the dataset")
     rows = load_rows(args)
+    reporter.preparing("loading the MCP tools")
     server, tools, warnings = load_tools(args.mcp)
+    reporter.preparing("setting up the model")
     model = build_model(args, tag="primary", name=args.model, base_url=args.base_url, api_key=args.api_key)
+    reporter.preparing(f"loading litellm, then a preflight request to {model.display_name}")
     await preflight(model)
+    reporter.end_preparing()
     log_path = Path(args.log or default_log_path("test"))
     log = TranscriptLog(log_path)
     secrets = secrets_of(model)
