@@ -160,6 +160,23 @@ def test_pass_at_k_matches_per_row_counts_and_fail_under_gates(tmp_path: Path) -
     assert code == 3  # --fail-under not met
 
 
+def test_seed_s_gives_run_k_the_seed_s_plus_k_so_runs_differ_and_replay(tmp_path: Path) -> None:
+    with policy_server() as server:
+        code = main(eval_args(server, tmp_path, "--n", "3", "--seed", "100", limit=2))
+        sent = [body.get("seed") for body in server.requests[1:]]  # after the preflight
+    assert code == 0
+    assert set(sent) == {100, 101, 102}
+    by_run = {(r["row_index"], r["run_index"]): r["seed"] for r in read_log(tmp_path)}
+    assert by_run == {(row, k): 100 + k for row in (0, 1) for k in range(3)}
+
+
+def test_without_seed_none_is_sent(tmp_path: Path) -> None:
+    with policy_server() as server:
+        assert main(eval_args(server, tmp_path, "--n", "2", limit=1)) == 0
+        assert all("seed" not in body for body in server.requests)
+    assert {r["seed"] for r in read_log(tmp_path)} == {None}
+
+
 def test_an_eval_fn_that_raises_is_an_error_not_a_silent_zero(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "flaky_scorer.py").write_text(
         "def score(solution_str, ground_truth, extra_info=None, **kwargs):\n"

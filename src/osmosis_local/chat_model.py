@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from osmosis_local.agent_loop import ChatTurn
+from osmosis_local.agent_loop import ChatModel, ChatTurn
 from osmosis_local.llm_call import LLMCallError, RetryPolicy, acompletion_with_retry, usage_of
 
 
@@ -39,7 +39,17 @@ class LiteLLMChatModel:
         self.retries = 0
         self._on_retry = on_retry
 
-    def _request(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> dict[str, Any]:
+    def for_run(self, run_index: int) -> ChatModel:
+        """This model for run ``run_index`` of a row: with ``--seed S`` it sends ``S + run_index``.
+
+        One seed for every run would make the n runs of a row identical on a provider that honours
+        it, and pass@k meaningless; S + k keeps them different and each one replayable.
+        """
+        if self.config.seed is None or run_index == 0:
+            return self
+        return _SeededRun(self, self.config.seed + run_index)
+
+    def _request(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], *, seed: int | None = None) -> dict[str, Any]:
         cfg = self.config
         request: dict[str, Any] = {"model": cfg.litellm_model, "messages": messages, "timeout": cfg.timeout_s}
         if tools:
@@ -52,6 +62,8 @@ class LiteLLMChatModel:
             value = getattr(cfg, key)
             if value is not None:
                 request[key] = value
+        if seed is not None:
+            request["seed"] = seed
         return request
 
     def _count_retry(self, exc: LLMCallError, attempt: int, wait_s: float) -> None:
@@ -59,10 +71,10 @@ class LiteLLMChatModel:
         if self._on_retry is not None:
             self._on_retry(exc, attempt, wait_s)
 
-    async def chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> ChatTurn:
+    async def chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], *, seed: int | None = None) -> ChatTurn:
         started = time.perf_counter()
         response = await acompletion_with_retry(
-            self._request(messages, tools),
+            self._request(messages, tools, seed=seed),
             policy=self.config.retry,
             secrets=[self.config.api_key],
             on_retry=self._count_retry,
@@ -82,6 +94,17 @@ class LiteLLMChatModel:
         request = self._request([{"role": "user", "content": "hi"}], [])
         request["max_tokens"] = 1
         await acompletion_with_retry(request, policy=self.config.retry, secrets=[self.config.api_key])
+
+
+class _SeededRun:
+    """A `LiteLLMChatModel` seen by one run: same config and retry count, its own seed."""
+
+    def __init__(self, model: LiteLLMChatModel, seed: int) -> None:
+        self.model = model
+        self.seed = seed
+
+    async def chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> ChatTurn:
+        return await self.model.chat(messages, tools, seed=self.seed)
 
 
 def normalise_assistant_message(message: Any) -> dict[str, Any]:

@@ -173,10 +173,12 @@ async def _run_item(item: WorkItem, args: argparse.Namespace, tools: list[dict[s
     from osmosis_local.eval_fns import EvalFnCallError
 
     row = item.row
+    client = item.model.client
+    for_run = getattr(client, "for_run", None)
     result: RolloutResult = await run_rollout(
         system_prompt=row.system_prompt,
         user_prompt=row.user_prompt,
-        model=item.model.client,
+        model=for_run(item.run_index) if for_run is not None else client,
         tools=tools,
         tool_caller=tool_runner,
         max_turns=args.max_turns,
@@ -198,6 +200,7 @@ async def _run_item(item: WorkItem, args: argparse.Namespace, tools: list[dict[s
         "key": item.key,
         "row_index": row.row_index,
         "run_index": item.run_index,
+        "seed": None if args.seed is None else args.seed + item.run_index,
         "model_tag": item.model.tag,
         "model": item.model.display_name,
         "success": result.success,
