@@ -26,7 +26,7 @@ the serial cost of all B rollouts, and efficiency ~ C L / (C L + B c).
 
 Usage::
 
-    python benchmarks/runner_bench.py            # full run, about 2 minutes on 2 cores
+    python benchmarks/runner_bench.py            # full run, about 80 s on 2 cores
     python benchmarks/runner_bench.py --quick    # smoke run, about 20 seconds
 
 Prints a plain-text table, then one JSON line (the last line of stdout) with every figure.

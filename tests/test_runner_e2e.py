@@ -232,6 +232,21 @@ def test_auth_failure_stops_at_preflight_with_one_clear_message(tmp_path: Path, 
     assert not (tmp_path / "out.json").exists()
 
 
+def test_a_systemic_error_on_the_last_run_still_exits_1(tmp_path: Path) -> None:
+    # The key is revoked after the preflight: the only run fails with 401, nothing is left to stop.
+    def revoked_after_preflight(body: dict[str, Any]) -> ScriptedReply:
+        first = not revoked
+        revoked.append(True)
+        return ScriptedReply(body=chat_completion(content="#### 1")) if first else ScriptedReply(status=401)
+
+    revoked: list[bool] = []
+    with ScriptedOpenAIServer(revoked_after_preflight) as server:
+        code = main(eval_args(server, tmp_path, limit=1))
+    summary = read_output(tmp_path)["summary"]
+    assert summary["stopped_early"] is False and "Authentication failed" in summary["stop_reason"]
+    assert code == 1
+
+
 @pytest.mark.parametrize(
     "argv",
     [
@@ -240,6 +255,9 @@ def test_auth_failure_stops_at_preflight_with_one_clear_message(tmp_path: Path, 
         ["eval", "--mcp", "mcp", "-d", "x.jsonl", "--eval-fn", NUMBERS, "--eval-fn", NUMBERS, "--model", "m"],
         ["test", "--mcp", "mcp", "-d", "x.jsonl", "--row", "3"],  # --row needs -i
         ["eval", "--mcp", "mcp", "-d", "x.jsonl", "--eval-fn", NUMBERS, "--model", "m", "--baseline-base-url", "http://x"],
+        ["eval", "--mcp", "mcp", "-d", "x.jsonl", "--eval-fn", NUMBERS, "--model", "m", "--pass-threshold", "nan"],
+        ["eval", "--mcp", "mcp", "-d", "x.jsonl", "--eval-fn", NUMBERS, "--model", "m", "--fail-under", "inf"],
+        ["test", "--mcp", "mcp", "-d", "x.jsonl", "--seed", "-1"],
     ],
 )
 def test_bad_arguments_exit_2(argv: list[str]) -> None:

@@ -8,6 +8,7 @@ or a run stopped by a systemic provider error, 2 bad arguments, 3 `eval --fail-u
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Sequence
 
@@ -42,6 +43,13 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return value
+
+
 def _temperature(text: str) -> float:
     value = float(text)
     if not 0 <= value <= 2:
@@ -71,7 +79,7 @@ def _add_rollout_arguments(parser: argparse.ArgumentParser, *, model_required: b
     model.add_argument("--max-turns", type=_positive_int, default=10, help="LLM calls per rollout (default: 10)")
     model.add_argument("--max-tokens", type=_positive_int, help="max tokens per LLM call (sent only if set)")
     model.add_argument("--temperature", type=_temperature, help="sampling temperature (sent only if set)")
-    model.add_argument("--seed", type=int, help="sampling seed, passed to providers that accept it")
+    model.add_argument("--seed", type=_non_negative_int, help="sampling seed, passed to providers that accept it")
     model.add_argument("--request-timeout", type=_positive_float, default=120.0, help="seconds per LLM request (default: 120)")
     model.add_argument("--max-retries", type=_non_negative_int, default=3, help="retries on 429/5xx/timeouts, with backoff (default: 3)")
     model.add_argument("--tool-timeout", type=_positive_float, default=30.0, help="seconds per tool call (default: 30)")
@@ -100,13 +108,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_rollout_arguments(ev, model_required=True)
     ev.add_argument("--eval-fn", action="append", required=True, metavar="MOD:FN", help="scorer, repeatable (e.g. reward_fn.compute_reward:numbers_match_reward)")
     ev.add_argument("--n", type=_positive_int, default=1, help="runs per row (default: 1); pass@k is reported when > 1")
-    ev.add_argument("--pass-threshold", type=float, default=1.0, help="a run passes when its score >= this (default: 1.0)")
+    ev.add_argument("--pass-threshold", type=_finite_float, default=1.0, help="a run passes when its score >= this (default: 1.0)")
     ev.add_argument("--batch-size", type=_positive_int, default=1, help="rollouts in flight at once (default: 1)")
     ev.add_argument("--baseline-model", help="also run every (row, run) on this model and compare")
     ev.add_argument("--baseline-base-url", help="OpenAI-compatible URL for the baseline model")
     ev.add_argument("--baseline-api-key", help="API key for the baseline model")
     ev.add_argument("--resume", metavar="LOG", help="skip runs already in this transcript log and append to it")
-    ev.add_argument("--fail-under", type=float, metavar="X", help="exit 3 if the first eval function's mean is below X")
+    ev.add_argument("--fail-under", type=_finite_float, metavar="X", help="exit 3 if the first eval function's mean is below X")
 
     from osmosis_local.commands.serve import add_serve_commands
 

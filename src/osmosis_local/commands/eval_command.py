@@ -73,7 +73,7 @@ def run_eval(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         reporter.error("Interrupted: finished runs are in the transcript log; rerun with --resume LOG to continue.")
         return EXIT_SETUP
-    if outcome["summary"]["stopped_early"]:
+    if outcome["summary"].get("stop_reason"):  # a systemic error, even on the last run: the key or endpoint is broken
         return EXIT_SETUP
     if args.fail_under is not None:
         first = outcome["summary"]["eval_fns"][args.eval_fn[0]]
@@ -230,7 +230,7 @@ def build_eval_output(
     wall_ms: float,
     log_path: Path,
 ) -> dict[str, Any]:
-    """The `-o` JSON: the contract's keys (config, summary, rows, model_summaries) plus ours."""
+    """The `-o` JSON: the contract's keys (config, summary, rows; model_summaries with a baseline) plus ours."""
     from osmosis_local.stats import paired_comparison
 
     fn_names = [fn.name for fn in eval_fns]
