@@ -9,9 +9,10 @@ litellm's and the OpenAI client's own retries are switched off so this is the on
 
 from __future__ import annotations
 
+import contextlib
 import random
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -171,8 +172,25 @@ def _retrying_kwargs(policy: RetryPolicy, on_retry: Callable[[LLMCallError, int,
 
 
 def _prepare(request: dict[str, Any]) -> dict[str, Any]:
+    import litellm
+
+    litellm.suppress_debug_info = True  # no "Give Feedback / Get Help" banners on every error
     # drop_params: a provider that rejects e.g. temperature (gpt-5) must not fail every row (weak spot 8).
     return {"drop_params": True, **request, "num_retries": 0, "max_retries": 0}
+
+
+@contextlib.contextmanager
+def _classified(secrets: Sequence[str | None], attempts: Callable[[], int]) -> Iterator[None]:
+    """Inside: any provider exception becomes an `LLMCallError`. Leaving: the error learns its attempt count."""
+    try:
+        yield
+    except LLMCallError as exc:
+        exc.attempts = attempts()
+        raise
+    except Exception as exc:  # noqa: BLE001 - every provider failure is classified
+        error = classify(exc, secrets=secrets)
+        error.attempts = attempts()
+        raise error from exc
 
 
 async def acompletion_with_retry(
@@ -185,20 +203,13 @@ async def acompletion_with_retry(
     """``litellm.acompletion(**request)`` with retries; raises `LLMCallError` when it gives up."""
     import litellm
 
-    litellm.suppress_debug_info = True  # no "Give Feedback / Get Help" banners on every error
     prepared = _prepare(request)
-    attempts = 0
-    try:
-        async for attempt in AsyncRetrying(**_retrying_kwargs(policy, on_retry)):
-            with attempt:
-                attempts += 1
-                try:
-                    return await litellm.acompletion(**prepared)
-                except Exception as exc:  # noqa: BLE001 - every provider failure is classified
-                    raise classify(exc, secrets=secrets) from exc
-    except LLMCallError as exc:
-        exc.attempts = attempts
-        raise
+    retrying = AsyncRetrying(**_retrying_kwargs(policy, on_retry))
+    attempts = lambda: retrying.statistics.get("attempt_number", 1)  # noqa: E731
+    with _classified(secrets, attempts):
+        async for attempt in retrying:
+            with attempt, _classified(secrets, attempts):
+                return await litellm.acompletion(**prepared)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -212,20 +223,13 @@ def completion_with_retry(
     """Blocking twin of `acompletion_with_retry` for synchronous callers (the SDK's `evaluate_rubric`)."""
     import litellm
 
-    litellm.suppress_debug_info = True  # no "Give Feedback / Get Help" banners on every error
     prepared = _prepare(request)
-    attempts = 0
-    try:
-        for attempt in Retrying(**_retrying_kwargs(policy, on_retry)):
-            with attempt:
-                attempts += 1
-                try:
-                    return litellm.completion(**prepared)
-                except Exception as exc:  # noqa: BLE001
-                    raise classify(exc, secrets=secrets) from exc
-    except LLMCallError as exc:
-        exc.attempts = attempts
-        raise
+    retrying = Retrying(**_retrying_kwargs(policy, on_retry))
+    attempts = lambda: retrying.statistics.get("attempt_number", 1)  # noqa: E731
+    with _classified(secrets, attempts):
+        for attempt in retrying:
+            with attempt, _classified(secrets, attempts):
+                return litellm.completion(**prepared)
     raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -36,6 +36,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from osmosis_local.openai_wire import content_text as _text
 from osmosis_local.scripted_server import ScriptedOpenAIServer, ScriptedReply, chat_completion
 
 FAULT_CALL_PREFIX = "call_fault_"
@@ -134,17 +135,6 @@ def _arguments_json(arguments: Mapping[str, Any], results: Sequence[Number]) -> 
             value = results[int(value["$ref"])]
         parts.append(f"{json.dumps(name)}: {_number_json(value)}")
     return "{" + ", ".join(parts) + "}"
-
-
-def _text(content: Any) -> str:
-    """Message content as plain text (OpenAI content may be a list of parts)."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return " ".join(str(p.get("text", "")) if isinstance(p, dict) else str(p) for p in content)
-    return str(content)
 
 
 def _words(text: str) -> int:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from osmosis_local.openai_wire import chat_completion_body
+
 
 @dataclass
 class ScriptedReply:
@@ -45,28 +47,15 @@ def chat_completion(
     prompt_tokens: int = 10,
     completion_tokens: int = 5,
 ) -> dict[str, Any]:
-    """Build an OpenAI chat-completion response body with one choice."""
-    message: dict[str, Any] = {"role": "assistant", "content": content}
-    if tool_calls:
-        message["tool_calls"] = tool_calls
-    return {
-        "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": model,
-        "choices": [
-            {
-                "index": 0,
-                "message": message,
-                "finish_reason": finish_reason or ("tool_calls" if tool_calls else "stop"),
-            }
-        ],
-        "usage": {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens,
-        },
-    }
+    """An OpenAI chat-completion response body with one choice; finish_reason follows the content."""
+    return chat_completion_body(
+        content=content,
+        tool_calls=tool_calls,
+        finish_reason=finish_reason or ("tool_calls" if tool_calls else "stop"),
+        model=model,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+    )
 
 
 def tool_call(name: str, arguments: dict[str, Any] | str, call_id: str | None = None) -> dict[str, Any]:

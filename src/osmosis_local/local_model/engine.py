@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,6 +26,7 @@ from osmosis_local.local_model.constraints import (
 )
 from osmosis_local.local_model.errors import LocalModelError
 from osmosis_local.local_model.registry import LocalModelSpec
+from osmosis_local.openai_wire import chat_completion_body
 
 DEFAULT_MAX_TOKENS = 1024
 DECISION_MAX_TOKENS = 512
@@ -152,18 +152,10 @@ class LocalEngine:
                   finish_reason: str, raws: list[dict[str, Any]]) -> dict[str, Any]:
         prompt = sum(_usage(raw)[0] for raw in raws)
         completion = sum(_usage(raw)[1] for raw in raws)
-        message: dict[str, Any] = {"role": "assistant", "content": content}
-        if tool_calls:
-            message["tool_calls"] = tool_calls
-        return {
-            "id": f"chatcmpl-{uuid.uuid4().hex}",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": str(request.get("model") or self.model_name),
-            "choices": [{"index": 0, "message": message, "finish_reason": finish_reason}],
-            "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
-                      "total_tokens": prompt + completion},
-        }
+        return chat_completion_body(
+            content=content, tool_calls=tool_calls, finish_reason=finish_reason,
+            model=str(request.get("model") or self.model_name), prompt_tokens=prompt, completion_tokens=completion,
+        )
 
 
 def _validate(request: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

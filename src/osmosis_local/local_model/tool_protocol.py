@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from osmosis_local.local_model.constraints import json_grammar
+from osmosis_local.openai_wire import content_text as _text
 
 FINAL_ANSWER = "final_answer"
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
@@ -125,17 +126,6 @@ def protocol_addendum(tools: list[dict[str, Any]] | None) -> str:
         signature["parameters"] = function.get("parameters", {"type": "object", "properties": {}})
         lines.append(json.dumps(signature, ensure_ascii=False, separators=(",", ":")))
     return PROTOCOL_TEMPLATE.format(signatures="\n".join(lines), final=FINAL_ANSWER)
-
-
-def _text(content: Any) -> str:
-    """OpenAI content as plain text (a string, or the text parts of a list of parts)."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-    return str(content)
 
 
 def _call_json(name: str, arguments: Any) -> str:

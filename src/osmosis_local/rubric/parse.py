@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from osmosis_local.openai_wire import content_text
+
 _THINK_BLOCK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 _FENCE = re.compile(r"```[A-Za-z0-9_-]*[ \t]*\n?(.*?)```", re.DOTALL)
 
@@ -109,21 +111,13 @@ def verdict_from_text(text: str) -> Verdict:
     raise JudgeReplyError(f"The reply contained no JSON object with a 'score' (starts with {snippet!r}).")
 
 
-def _content_text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):  # content parts: [{"type": "text", "text": ...}, ...]
-        return "".join(p.get("text", "") for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
-    return ""
-
-
 def verdict_from_response(raw: dict[str, Any]) -> Verdict:
     """Read ``choices[0].message`` of a dumped chat completion: its text first, then its first tool call."""
     choices = raw.get("choices") if isinstance(raw, dict) else None
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
         raise JudgeReplyError("The response had no choices.")
     message = choices[0].get("message") or {}
-    text = _content_text(message.get("content"))
+    text = content_text(message.get("content"), separator="")
     tool_calls = message.get("tool_calls") or []
     arguments = None
     if tool_calls and isinstance(tool_calls[0], dict):
