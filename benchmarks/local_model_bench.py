@@ -92,14 +92,16 @@ async def run_row(engine: LocalEngine, runner: ToolRunner, tools: list[dict[str,
             return str(message.get("content") or ""), turns, tokens
         for call in message["tool_calls"]:
             outcome = await runner.call(call["function"]["name"], call["function"]["arguments"], call_id=call["id"])
-            messages.append(outcome.tool_message())
+            messages.append({"role": "tool", "content": outcome.content, "tool_call_id": outcome.call_id})
             if TRACE:
                 print("    ->", outcome.content[:100])
     last = next((m.get("content") for m in reversed(messages) if m.get("role") == "assistant" and m.get("content")), "")
     return str(last or ""), turns, tokens
 
 
-async def run_mode(engine: LocalEngine, rows: list[dict[str, Any]], max_turns: int, mode: str, reward) -> dict[int, list[float]]:
+async def run_mode(
+    engine: LocalEngine, rows: list[dict[str, Any]], max_turns: int, mode: str, reward
+) -> dict[int, list[float]]:
     by_steps: dict[int, list[float]] = defaultdict(list)
     seconds: list[float] = []
     async with ToolRunner(load_mcp_server(REPO / "mcp")) as runner:
@@ -161,7 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     reward = load_reward()
     ours = report("constrained protocol", asyncio.run(run_mode(engine, rows, args.max_turns, "ours", reward)))
     if args.baseline == "native":
-        base = report("native llama.cpp tool calling", asyncio.run(run_mode(engine, rows, args.max_turns, "native", reward)))
+        base = report(
+            "native llama.cpp tool calling", asyncio.run(run_mode(engine, rows, args.max_turns, "native", reward))
+        )
         print("\nratio (ours / native accuracy):")
         for steps in sorted(ours):
             label = "all" if steps == 0 else f"{steps} step(s)"

@@ -144,9 +144,9 @@ def listen_overflows() -> int | None:
         lines = Path("/proc/net/netstat").read_text().splitlines()
     except OSError:
         return None
-    for names, values in zip(lines[::2], lines[1::2]):
+    for names, values in zip(lines[::2], lines[1::2], strict=True):
         if names.startswith("TcpExt:"):
-            table = dict(zip(names.split()[1:], values.split()[1:]))
+            table = dict(zip(names.split()[1:], values.split()[1:], strict=True))
             return int(table["ListenOverflows"]) if "ListenOverflows" in table else None
     return None
 
@@ -211,7 +211,9 @@ def run_eval(base_url: str, dataset: Path, work: Path, *, rows: int, runs: int, 
     records = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
     if summary["failed_runs"] or summary["eval_fns"][EVAL_FN]["mean"] != 1.0:
         errors = sorted({str(r.get("error"))[:160] for r in records if r.get("error")})
-        raise RuntimeError(f"the scripted policy must score 1.0 on every run; failed runs: {summary['failed_runs']}, errors: {errors}")
+        raise RuntimeError(
+            f"the scripted policy must score 1.0 on every run; failed runs: {summary['failed_runs']}, errors: {errors}"
+        )
     result["llm_calls"] = sum(r["token_usage"]["num_llm_calls"] for r in records)
     return result
 
@@ -238,13 +240,29 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add = parser.add_argument
     add("--latency", type=float, help="injected seconds per LLM call in the efficiency runs (default 2.0; quick 0.2)")
-    add("--stress-latency", type=float, help="injected seconds per call in the stress runs, 0 to skip (default 0.5; quick 0.1)")
-    add("--overhead-latency", type=float, help="injected seconds per call in the overhead run (default 0.2; quick 0.05)")
+    add(
+        "--stress-latency",
+        type=float,
+        help="injected seconds per call in the stress runs, 0 to skip (default 0.5; quick 0.1)",
+    )
+    add(
+        "--overhead-latency",
+        type=float,
+        help="injected seconds per call in the overhead run (default 0.2; quick 0.05)",
+    )
     add("--overhead-rollouts", type=int, help="rollouts in the batch-size-1 overhead runs (default 16; quick 4)")
-    add("--rollouts", type=int, help="rollouts per efficiency run (default two full waves: max(8, 2 x batch size); quick 16)")
+    add(
+        "--rollouts",
+        type=int,
+        help="rollouts per efficiency run (default two full waves: max(8, 2 x batch size); quick 16)",
+    )
     add("--batch-sizes", default="1,8,32", help="comma-separated batch sizes (default 1,8,32)")
     add("--quick", action="store_true", help="small numbers for a smoke run")
-    add("--in-process-server", action="store_true", help="serve the policy from a thread of this process (shares the GIL)")
+    add(
+        "--in-process-server",
+        action="store_true",
+        help="serve the policy from a thread of this process (shares the GIL)",
+    )
     args = parser.parse_args(argv)
     quick = args.quick
     args.latency = args.latency if args.latency is not None else (0.2 if quick else 2.0)
@@ -293,7 +311,11 @@ def efficiency_runs(
     with policy_endpoint(dataset, latency_s, in_process=in_process) as url:
         for batch in batch_sizes:
             rows, n = plan_rollouts(rollouts_for(batch, fixed_rollouts), pool_size)
-            runs.append(measure(f"{label} {batch}", url, dataset, work, latency_s=latency_s, rows=rows, runs=n, batch_size=batch))
+            runs.append(
+                measure(
+                    f"{label} {batch}", url, dataset, work, latency_s=latency_s, rows=rows, runs=n, batch_size=batch
+                )
+            )
     return runs
 
 
@@ -323,13 +345,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         with policy_endpoint(dataset, 0.0, in_process=in_process) as url:
             run_eval(url, dataset, work, rows=2, runs=1, batch_size=2)  # warm-up: first-call costs, untimed
             raw = measure("raw L=0", url, dataset, work, latency_s=0.0, rows=ov_rows, runs=ov_runs, batch_size=1)
-            saturated = measure("saturated L=0", url, dataset, work, latency_s=0.0, rows=sat_rows, runs=sat_runs, batch_size=top)
+            saturated = measure(
+                "saturated L=0", url, dataset, work, latency_s=0.0, rows=sat_rows, runs=sat_runs, batch_size=top
+            )
         with policy_endpoint(dataset, args.overhead_latency, in_process=in_process) as url:
-            slow = measure("overhead", url, dataset, work, latency_s=args.overhead_latency, rows=ov_rows, runs=ov_runs, batch_size=1)
+            slow = measure(
+                "overhead",
+                url,
+                dataset,
+                work,
+                latency_s=args.overhead_latency,
+                rows=ov_rows,
+                runs=ov_runs,
+                batch_size=1,
+            )
         common = {"fixed_rollouts": args.rollouts, "in_process": in_process}
-        scaling = efficiency_runs("batch", dataset, work, len(pool), latency_s=args.latency, batch_sizes=args.batch_sizes, **common)
+        scaling = efficiency_runs(
+            "batch", dataset, work, len(pool), latency_s=args.latency, batch_sizes=args.batch_sizes, **common
+        )
         stress_sizes = [b for b in args.batch_sizes if b > 1] if args.stress_latency > 0 else []
-        stress = efficiency_runs("stress", dataset, work, len(pool), latency_s=args.stress_latency, batch_sizes=stress_sizes, **common) if stress_sizes else []
+        stress = (
+            efficiency_runs(
+                "stress", dataset, work, len(pool), latency_s=args.stress_latency, batch_sizes=stress_sizes, **common
+            )
+            if stress_sizes
+            else []
+        )
     total_s = time.perf_counter() - started
     load_after = os.getloadavg()[0]
 
@@ -338,10 +379,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     cost_s = saturated.measured_s / saturated.rollouts  # serial runner cost per rollout, model answering at once
     needed_l = latency_for_efficiency(TARGET_EFFICIENCY, 2 * TARGET_BATCH, TARGET_BATCH, cost_s)
     server_kind = "thread in this process" if in_process else "child process"
-    print(f"runner_bench: scripted-policy TEST DOUBLE on 127.0.0.1 ({server_kind}); one-step rows, {CALLS_PER_ROLLOUT} LLM "
-          f"calls per rollout; time = summary.total_duration_ms; load average {load_before:.2f} -> {load_after:.2f} on {os.cpu_count()} CPUs")
+    print(f"runner_bench: scripted-policy TEST DOUBLE on 127.0.0.1 ({server_kind}); "
+          f"one-step rows, {CALLS_PER_ROLLOUT} LLM calls per rollout; time = summary.total_duration_ms; "
+          f"load average {load_before:.2f} -> {load_after:.2f} on {os.cpu_count()} CPUs")
     print_table("1. Overhead per rollout (batch size 1), and the runner's throughput ceiling", [raw, slow, saturated])
-    print(f"   raw cost per rollout at L=0: {raw_ms:.1f} ms; overhead per rollout at L={slow.latency_s:g}: {slow_ms:.1f} ms; "
+    print(f"   raw cost per rollout at L=0: {raw_ms:.1f} ms; "
+          f"overhead per rollout at L={slow.latency_s:g}: {slow_ms:.1f} ms; "
           f"ratio overhead/raw = {fmt(ratio, '.2f')}")
     print(f"   ceiling with an instant model at batch {saturated.batch_size}: {1 / cost_s:.1f} rollouts/s "
           f"= {cost_s * 1000:.1f} ms of serial runner work per rollout (c)")
@@ -355,11 +398,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_table(f"3. Stress: the same at L={args.stress_latency:g} s, where the serial cost c dominates", stress)
         if stress_target is not None and stress_target.efficiency is not None:
             print(f"   batch size {TARGET_BATCH} at L={args.stress_latency:g} s: {stress_target.efficiency:.3f} "
-                  f"(lock-step estimate C L / (C L + B c) = {lockstep_estimate(args.stress_latency, TARGET_BATCH, cost_s):.2f} with c = {cost_s * 1000:.1f} ms)")
-    print(f"   the lock-step estimate (every wave pays B x c in full, c = {cost_s * 1000:.1f} ms) reaches {TARGET_EFFICIENCY} at "
-          f"batch {TARGET_BATCH} from L = {needed_l:.2f} s; measured runs beat it where the staggered pool overlaps CPU with waiting")
+                  f"(lock-step estimate C L / (C L + B c) = "
+                  f"{lockstep_estimate(args.stress_latency, TARGET_BATCH, cost_s):.2f} "
+                  f"with c = {cost_s * 1000:.1f} ms)")
+    print(f"   the lock-step estimate (every wave pays B x c in full, c = {cost_s * 1000:.1f} ms) "
+          f"reaches {TARGET_EFFICIENCY} at batch {TARGET_BATCH} from L = {needed_l:.2f} s; "
+          f"measured runs beat it where the staggered pool overlaps CPU with waiting")
     if any(m.listen_overflows for m in (raw, saturated, slow, *scaling, *stress)):
-        print("   warning: the kernel dropped SYNs during a run (SYN drops > 0): those runs include 1 s connect retries")
+        print("   warning: the kernel dropped SYNs during a run (SYN drops > 0): "
+              "those runs include 1 s connect retries")
     print(f"   whole benchmark: {total_s:.1f} s wall")
     record = {
         "benchmark": "runner_bench",
@@ -374,11 +421,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             "overhead_per_rollout_ms": round(slow_ms, 1),
             "overhead_to_raw_ratio": round(ratio, 3) if ratio is not None else None,
         },
-        "saturation": {**saturated.as_dict(), "rollouts_per_s": round(1 / cost_s, 1), "serial_ms_per_rollout": round(cost_s * 1000, 1)},
+        "saturation": {
+            **saturated.as_dict(),
+            "rollouts_per_s": round(1 / cost_s, 1),
+            "serial_ms_per_rollout": round(cost_s * 1000, 1),
+        },
         "concurrency": [m.as_dict() for m in scaling],
         "stress": [m.as_dict() for m in stress],
         "target": {
-            "batch_size": TARGET_BATCH, "min_efficiency": TARGET_EFFICIENCY, "latency_s": args.latency, "verdict": verdict,
+            "batch_size": TARGET_BATCH,
+            "min_efficiency": TARGET_EFFICIENCY,
+            "latency_s": args.latency,
+            "verdict": verdict,
             "efficiency": round(target.efficiency, 3) if target is not None and target.efficiency is not None else None,
             "latency_needed_s": round(needed_l, 2),
         },

@@ -417,7 +417,7 @@ def compute_divide(rng: random.Random) -> tuple[str, Plan]:
 
 @template
 def shop_with_coupon(rng: random.Random) -> tuple[str, Plan]:
-    name, (one, many) = rng.choice(NAMES), rng.choice(ITEMS)
+    name, (_, many) = rng.choice(NAMES), rng.choice(ITEMS)
     price, qty = money(rng, 2, 45), rng.randint(2, 15)
     coupon = money(rng, 1, 20, quarter=True)
     p = Plan()

@@ -17,7 +17,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PROVIDERS = ("openai", "anthropic", "xai", "local")
 
-# A dataset-shaped row (contract §5: the runner passes the whole row as extra_info).
+# A dataset-shaped row (docs/contract.md §5: the runner passes the whole row as extra_info).
 SAMPLE_ROW = {
     "id": "sample-0001",
     "system_prompt": "You are a careful math assistant. End with #### followed by the numeric result.",

@@ -1,7 +1,7 @@
 """Load ``mcp/`` exactly the way the Osmosis SDK (osmosis-ai 0.2.17) does, and report as JSON.
 
 Why: the platform runs our tools through the SDK's private-API loader on FastMCP 2.14.5, not through
-an MCP client. This script is a faithful, dependency-free emulation of that path (contract §4) so a
+an MCP client. This script is a faithful, dependency-free emulation of that path (docs/contract.md §4) so a
 test can run it in a scratch venv with FastMCP 2.14.5 and prove the tools load and answer there:
 
 1. import ``DIR/main.py`` as ``_osmosis_mcp_<sha256(DIR)[:8]>.main`` (synthetic package whose

@@ -1,4 +1,4 @@
-"""Dataset loading (§8 + weak spot 13): real files of every format in tmp_path."""
+"""Dataset loading (docs/contract.md §8 and weak spot 13): real files of every format in tmp_path."""
 
 from __future__ import annotations
 
@@ -186,7 +186,7 @@ def test_parquet_numeric_ground_truths(tmp_path: Path) -> None:
 
 
 def test_parquet_non_json_values_are_converted(tmp_path: Path) -> None:
-    when = dt.datetime(2024, 5, 6, 7, 8, 9, tzinfo=dt.timezone.utc)
+    when = dt.datetime(2024, 5, 6, 7, 8, 9, tzinfo=dt.UTC)
     table = pa.table(
         {
             "system_prompt": ["s"],
@@ -250,11 +250,23 @@ def test_as_row_dict_is_a_deep_copy(tmp_path: Path) -> None:
 BAD_ROWS = [
     ({"user_prompt": "u", "ground_truth": "g"}, "Row 1: Missing required columns: ['system_prompt']"),
     ({"system_prompt": None, "user_prompt": "u", "ground_truth": "g"}, "Row 1: column 'system_prompt' cannot be null"),
-    ({"system_prompt": "s", "user_prompt": 5, "ground_truth": "g"}, "Row 1: column 'user_prompt' must be a string, got int"),
+    (
+        {"system_prompt": "s", "user_prompt": 5, "ground_truth": "g"},
+        "Row 1: column 'user_prompt' must be a string, got int",
+    ),
     ({"system_prompt": "s", "user_prompt": "u", "ground_truth": "  "}, "Row 1: column 'ground_truth' cannot be empty"),
-    ({"system_prompt": "s", "user_prompt": "u", "ground_truth": True}, "Row 1: column 'ground_truth' must be a string or a number, got bool"),
-    ({"system_prompt": "s", "user_prompt": "u", "ground_truth": [1]}, "Row 1: column 'ground_truth' must be a string or a number, got list"),
-    ({"system_prompt": "s", "user_prompt": "u", "ground_truth": "g", "GROUND_TRUTH": "h"}, "Row 1: columns ['ground_truth', 'GROUND_TRUTH'] all match"),
+    (
+        {"system_prompt": "s", "user_prompt": "u", "ground_truth": True},
+        "Row 1: column 'ground_truth' must be a string or a number, got bool",
+    ),
+    (
+        {"system_prompt": "s", "user_prompt": "u", "ground_truth": [1]},
+        "Row 1: column 'ground_truth' must be a string or a number, got list",
+    ),
+    (
+        {"system_prompt": "s", "user_prompt": "u", "ground_truth": "g", "GROUND_TRUTH": "h"},
+        "Row 1: columns ['ground_truth', 'GROUND_TRUTH'] all match",
+    ),
     ([1, 2], "Row 1: Expected object, got list"),
 ]
 

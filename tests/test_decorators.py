@@ -446,7 +446,7 @@ FAKE_SDKS = {
     "broken": """
         raise RuntimeError("half-installed")
     """,
-    # The reference's own strict rules (contract §1): identity checks on annotations, float-only results.
+    # The reference's own strict rules (docs/contract.md §1): identity checks on annotations, float-only results.
     "strict": """
         import functools, inspect
 

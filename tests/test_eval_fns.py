@@ -1,4 +1,7 @@
-"""--eval-fn loading and calling (§7 + weak spots 4-5): real modules written to tmp_path (the cwd)."""
+"""--eval-fn loading and calling (docs/contract.md §7 and weak spots 4-5).
+
+Real modules are written to tmp_path (the cwd).
+"""
 
 from __future__ import annotations
 
@@ -158,9 +161,15 @@ def test_load_detects_mode(repo: Path, spec: str, mode: str) -> None:
         ("scorers:", r"expected 'module:function'"),
         ("scorers.py:exact", r"use a dotted module path .* not a file path"),
         ("dir/scorers:exact", r"not a file path"),
-        ("missing_mod:fn", r"Module 'missing_mod' not found for --eval-fn 'missing_mod:fn' \(searched the current directory"),
+        (
+            "missing_mod:fn",
+            r"Module 'missing_mod' not found for --eval-fn 'missing_mod:fn' \(searched the current directory",
+        ),
         ("pkg.nope:fn", r"Module 'pkg.nope' not found"),
-        ("needs_dep:fn", r"Error importing module 'needs_dep' .*ModuleNotFoundError: No module named 'not_installed_dep_xyz'"),
+        (
+            "needs_dep:fn",
+            r"Error importing module 'needs_dep' .*ModuleNotFoundError: No module named 'not_installed_dep_xyz'",
+        ),
         ("broken_syntax:f", r"Syntax error in module 'broken_syntax' \(.*broken_syntax\.py, line 1\)"),
         ("raises_on_import:f", r"Error importing module 'raises_on_import' .*RuntimeError: no config"),
         ("exits_on_import:f", r"Error importing module 'exits_on_import' .*SystemExit: 2"),
@@ -169,7 +178,11 @@ def test_load_detects_mode(repo: Path, spec: str, mode: str) -> None:
         ("scorers:wrong_first", r"has first parameter 'answer'; the first parameter must be named 'solution_str'"),
         ("scorers:no_params", r"takes no named parameters"),
         ("scorers:only_kwargs", r"takes no named parameters"),
-        ("scorers:too_few", r"\(simple mode\) can't be called as too_few\(solution_str=\.\.\., ground_truth=\.\.\., extra_info=\.\.\.\)"),
+        (
+            "scorers:too_few",
+            r"\(simple mode\) can't be called as "
+            r"too_few\(solution_str=\.\.\., ground_truth=\.\.\., extra_info=\.\.\.\)",
+        ),
     ],
 )
 def test_load_errors_are_clear(repo: Path, spec: str, message: str) -> None:
@@ -231,7 +244,10 @@ def test_call_returns_a_float(repo: Path, spec: str, expected: float) -> None:
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ("scorers:returns_bool", r"scorers:returns_bool: returned a bool \(True\); return a number, e\.g\. float\(True\)"),
+        (
+            "scorers:returns_bool",
+            r"scorers:returns_bool: returned a bool \(True\); return a number, e\.g\. float\(True\)",
+        ),
         ("scorers:returns_str", r"returned str \('0\.5'\); eval functions must return an int or float"),
         ("scorers:returns_nan", r"returned a non-finite score \(nan\)"),
         ("scorers:raises", r"scorers:raises: raised KeyError: 'score'"),

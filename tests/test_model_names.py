@@ -1,4 +1,4 @@
-"""§9 model naming, the API-key pre-check and .env loading (real litellm, real files)."""
+"""Model naming (docs/contract.md §9), the API-key pre-check and .env loading (real litellm, real files)."""
 
 from __future__ import annotations
 
@@ -35,8 +35,16 @@ BASE = "http://127.0.0.1:8123/v1"
         ("Qwen/Qwen3-0.6B", BASE, ResolvedModel("openai/Qwen/Qwen3-0.6B", "Qwen/Qwen3-0.6B", BASE, "openai")),
         ("openai/my-model", BASE, ResolvedModel("openai/my-model", "openai/my-model", BASE, "openai")),
         ("plain", BASE, ResolvedModel("openai/plain", "plain", BASE, "openai")),
-        ("local/qwen2.5-1.5b", None, ResolvedModel("local/qwen2.5-1.5b", "local/qwen2.5-1.5b", None, "local", is_local=True)),
-        ("local/qwen2.5-1.5b", BASE, ResolvedModel("local/qwen2.5-1.5b", "local/qwen2.5-1.5b", BASE, "local", is_local=True)),
+        (
+            "local/qwen2.5-1.5b",
+            None,
+            ResolvedModel("local/qwen2.5-1.5b", "local/qwen2.5-1.5b", None, "local", is_local=True),
+        ),
+        (
+            "local/qwen2.5-1.5b",
+            BASE,
+            ResolvedModel("local/qwen2.5-1.5b", "local/qwen2.5-1.5b", BASE, "local", is_local=True),
+        ),
         ("gpt-4o", "  ", ResolvedModel("openai/gpt-4o", "gpt-4o", None, "openai")),
     ],
 )

@@ -1,4 +1,4 @@
-"""The litellm request for hosted judges (§3 call details) — checked without any network."""
+"""The litellm request for hosted judges (docs/contract.md §3, the request) — checked without any network."""
 
 from __future__ import annotations
 

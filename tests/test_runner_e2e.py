@@ -33,10 +33,29 @@ def policy_server(**faults: Any) -> ScriptedOpenAIServer:
 
 def eval_args(server: ScriptedOpenAIServer, tmp_path: Path, *extra: str, limit: int = 4) -> list[str]:
     return [
-        "eval", "--mcp", str(MCP_DIR), "-d", str(DATASET), "--eval-fn", NUMBERS,
-        "--model", "scripted-policy", "--base-url", server.base_url, "--api-key", SECRET,
-        "--limit", str(limit), "-o", str(tmp_path / "out.json"), "--log", str(tmp_path / "runs.jsonl"),
-        "--max-retries", "2", "-q", *extra,
+        "eval",
+        "--mcp",
+        str(MCP_DIR),
+        "-d",
+        str(DATASET),
+        "--eval-fn",
+        NUMBERS,
+        "--model",
+        "scripted-policy",
+        "--base-url",
+        server.base_url,
+        "--api-key",
+        SECRET,
+        "--limit",
+        str(limit),
+        "-o",
+        str(tmp_path / "out.json"),
+        "--log",
+        str(tmp_path / "runs.jsonl"),
+        "--max-retries",
+        "2",
+        "-q",
+        *extra,
     ]
 
 
@@ -44,8 +63,13 @@ def read_output(tmp_path: Path) -> dict[str, Any]:
     return json.loads((tmp_path / "out.json").read_text())
 
 
-def read_log(tmp_path: Path) -> list[dict[str, Any]]:
+def read_lines(tmp_path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]
+
+
+def read_log(tmp_path: Path) -> list[dict[str, Any]]:
+    """The run records of the transcript log (after its settings header)."""
+    return [line for line in read_lines(tmp_path) if line["kind"] == "run"]
 
 
 def test_eval_subprocess_scores_the_scripted_policy_perfectly(tmp_path: Path) -> None:
@@ -68,6 +92,8 @@ def test_eval_subprocess_scores_the_scripted_policy_perfectly(tmp_path: Path) ->
     assert summary["total_tokens"] == sum(run["tokens"] for run in runs) > 0
     log = read_log(tmp_path)
     assert len(log) == 18
+    header = read_lines(tmp_path)[0]
+    assert header["kind"] == "header" and header["settings"]["eval_fns"] == [NUMBERS, TOOL_USE]
     first = log[0]
     assert first["messages"][0]["role"] == "system" and first["messages"][-1]["role"] == "assistant"
     assert first["tool_calls"] and first["tool_calls"][0]["is_error"] is False
@@ -81,9 +107,23 @@ def test_eval_subprocess_scores_the_scripted_policy_perfectly(tmp_path: Path) ->
 def test_test_subprocess_passes_rows_and_writes_contract_json(tmp_path: Path) -> None:
     with policy_server() as server:
         args = [
-            "test", "--mcp", str(MCP_DIR), "-d", str(DATASET), "--model", "scripted-policy",
-            "--base-url", server.base_url, "--limit", "3", "--offset", "10",
-            "-o", str(tmp_path / "out.json"), "--log", str(tmp_path / "runs.jsonl"),
+            "test",
+            "--mcp",
+            str(MCP_DIR),
+            "-d",
+            str(DATASET),
+            "--model",
+            "scripted-policy",
+            "--base-url",
+            server.base_url,
+            "--limit",
+            "3",
+            "--offset",
+            "10",
+            "-o",
+            str(tmp_path / "out.json"),
+            "--log",
+            str(tmp_path / "runs.jsonl"),
         ]
         done = subprocess.run([CLI, *args], cwd=REPO, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr
@@ -98,7 +138,10 @@ def test_test_subprocess_passes_rows_and_writes_contract_json(tmp_path: Path) ->
 
 
 def test_help_does_not_import_litellm_or_fastmcp() -> None:
-    code = "import sys; from osmosis_local.cli import build_parser; build_parser(); print(sorted(m for m in ('litellm', 'fastmcp') if m in sys.modules))"
+    code = (
+        "import sys; from osmosis_local.cli import build_parser; build_parser(); "
+        "print(sorted(m for m in ('litellm', 'fastmcp') if m in sys.modules))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "[]", done.stderr
 
@@ -140,7 +183,9 @@ def test_bad_tool_calls_reach_the_model_as_errors_and_the_run_recovers(tmp_path:
         assert main(eval_args(server, tmp_path, limit=2)) == 0
     assert read_output(tmp_path)["summary"]["eval_fns"][NUMBERS]["mean"] == 1.0
     first = read_log(tmp_path)[0]
-    error_messages = [m["content"] for m in first["messages"] if m["role"] == "tool" and m["content"].startswith("Error:")]
+    error_messages = [
+        m["content"] for m in first["messages"] if m["role"] == "tool" and m["content"].startswith("Error:")
+    ]
     assert len(error_messages) == 1
     expected = "no_such_tool" if fault == "unknown_tool" else "JSON"
     assert expected in error_messages[0]
@@ -223,7 +268,9 @@ def test_baseline_gives_a_paired_win_loss_tie_report(tmp_path: Path) -> None:
     assert out["summary"]["total_runs"] == 3  # the top-level summary is the primary model's
 
 
-def test_auth_failure_stops_at_preflight_with_one_clear_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_auth_failure_stops_at_preflight_with_one_clear_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     with ScriptedOpenAIServer(lambda _b: ScriptedReply(status=401)) as server:
         assert main(eval_args(server, tmp_path, limit=2)) == 1
         assert len(server.requests) == 1
@@ -254,7 +301,19 @@ def test_a_systemic_error_on_the_last_run_still_exits_1(tmp_path: Path) -> None:
         ["eval", "--mcp", "mcp", "-d", "x.jsonl", "--eval-fn", NUMBERS, "--model", "m", "--max-turns", "0"],
         ["eval", "--mcp", "mcp", "-d", "x.jsonl", "--eval-fn", NUMBERS, "--eval-fn", NUMBERS, "--model", "m"],
         ["test", "--mcp", "mcp", "-d", "x.jsonl", "--row", "3"],  # --row needs -i
-        ["eval", "--mcp", "mcp", "-d", "x.jsonl", "--eval-fn", NUMBERS, "--model", "m", "--baseline-base-url", "http://x"],
+        [
+            "eval",
+            "--mcp",
+            "mcp",
+            "-d",
+            "x.jsonl",
+            "--eval-fn",
+            NUMBERS,
+            "--model",
+            "m",
+            "--baseline-base-url",
+            "http://x",
+        ],
         ["eval", "--mcp", "mcp", "-d", "x.jsonl", "--eval-fn", NUMBERS, "--model", "m", "--pass-threshold", "nan"],
         ["eval", "--mcp", "mcp", "-d", "x.jsonl", "--eval-fn", NUMBERS, "--model", "m", "--fail-under", "inf"],
         ["test", "--mcp", "mcp", "-d", "x.jsonl", "--seed", "-1"],
@@ -268,8 +327,26 @@ def test_bad_arguments_exit_2(argv: list[str]) -> None:
 
 def test_setup_errors_exit_1_with_a_named_row(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"system_prompt": "s", "user_prompt": "u", "ground_truth": "1"}\n{"system_prompt": "s", "user_prompt": "", "ground_truth": "2"}\n')
-    code = main(["eval", "--mcp", str(MCP_DIR), "-d", str(bad), "--eval-fn", NUMBERS, "--model", "m", "--base-url", "http://127.0.0.1:9/v1", "-q"])
+    bad.write_text(
+        '{"system_prompt": "s", "user_prompt": "u", "ground_truth": "1"}\n'
+        '{"system_prompt": "s", "user_prompt": "", "ground_truth": "2"}\n'
+    )
+    code = main(
+        [
+            "eval",
+            "--mcp",
+            str(MCP_DIR),
+            "-d",
+            str(bad),
+            "--eval-fn",
+            NUMBERS,
+            "--model",
+            "m",
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+            "-q",
+        ]
+    )
     assert code == 1
     err = capsys.readouterr().err
     assert "Row 1" in err or "row 1" in err
@@ -302,10 +379,16 @@ def test_local_rubric_judge_scores_a_dataset_without_any_key(tmp_path: Path, mon
 def test_a_failing_judge_is_counted_as_errors_not_zeros(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OSMOSIS_RUBRIC_RETRY_ATTEMPTS", "1")
     monkeypatch.delenv("OSMOSIS_RUBRIC_CACHE_DIR", raising=False)
-    with policy_server() as policy, ScriptedOpenAIServer(lambda _b: chat_completion(content="no json here")) as judge_server:
+    with (
+        policy_server() as policy,
+        ScriptedOpenAIServer(lambda _b: chat_completion(content="no json here")) as judge_server,
+    ):
         monkeypatch.setenv("OSMOSIS_JUDGE_BASE_URL", judge_server.base_url)
-        assert main(eval_args(policy, tmp_path, "--eval-fn", LOCAL_JUDGE, limit=2)) == 0
+        # A scorer that raised on every run makes the eval fail (exit 1), with the reason.
+        assert main(eval_args(policy, tmp_path, "--eval-fn", LOCAL_JUDGE, limit=2)) == 1
     out = read_output(tmp_path)
     stats = out["summary"]["eval_fns"][LOCAL_JUDGE]
     assert stats["errors"] == 2 and stats["scored"] == 0 and stats["mean"] is None
     assert out["summary"]["eval_fns"][NUMBERS]["mean"] == 1.0
+    assert out["exit_code"] == 1
+    assert [p for p in out["summary"]["problems"] if LOCAL_JUDGE in p and "raised on every run" in p]

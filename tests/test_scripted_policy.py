@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -84,8 +85,12 @@ Send = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 def http_send(client: httpx.Client, server: ScriptedOpenAIServer) -> Send:
+    return http_send_url(client, server.base_url)
+
+
+def http_send_url(client: httpx.Client, base_url: str) -> Send:
     def send(body: dict[str, Any]) -> dict[str, Any]:
-        reply = client.post(f"{server.base_url}/chat/completions", json=body)
+        reply = client.post(f"{base_url}/chat/completions", json=body)
         assert reply.status_code == 200, reply.text
         return reply.json()
 
@@ -355,6 +360,58 @@ def test_unknown_fault_option_is_a_type_error() -> None:
         ScriptedPolicy(ROWS, latency=1)
 
 
+# ----------------------------------------------------------------------------- rows without steps
+
+
+STEPLESS_ROWS: list[dict[str, Any]] = [
+    ROWS[0],
+    {"id": "no-plan", "user_prompt": "What is 6 * 7?", "ground_truth": "42"},
+    {"user_prompt": "What is 2 + 2?", "ground_truth": "4", "steps": []},
+    {"id": "null-plan", "user_prompt": "What is 10 / 4?", "ground_truth": "2.5", "steps": None},
+]
+
+
+def test_rows_without_steps_are_refused_by_default() -> None:
+    with pytest.raises(ValueError) as refused:
+        ScriptedPolicy(STEPLESS_ROWS)
+    message = str(refused.value)
+    assert message.startswith("row 1 (id 'no-plan') has no `steps`")  # the first such row, index and id
+    assert "3 of 4 rows lack a non-empty `steps` list" in message
+    assert "--answer ground-truth" in message and "without calling tools" in message
+
+
+@pytest.mark.parametrize(
+    ("row", "label"),
+    [({"user_prompt": "q", "ground_truth": "1"}, "row 0 has no"),
+     ({"id": 7, "user_prompt": "q", "ground_truth": "1", "steps": ""}, "row 0 (id 7) has no"),
+     ({"id": "x", "user_prompt": "q", "ground_truth": "1", "steps": "[]"}, "row 0 (id 'x') has no")],
+)
+def test_the_refusal_names_a_row_without_an_id_by_index(row: dict[str, Any], label: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(label)):
+        ScriptedPolicy([row], answer="steps")
+
+
+def test_steps_given_as_json_text_are_replayed() -> None:
+    row = {**ROWS[0], "steps": json.dumps([{"tool": "add", "arguments": {"a": 0.1, "b": 0.2}}])}
+    content, messages = converse(ScriptedPolicy([row]).respond, row)
+    assert [c["function"]["arguments"] for c in tool_calls(messages)] == ['{"a": 0.1, "b": 0.2}']
+    assert final_number(content) == "0.3"
+
+
+def test_ground_truth_mode_answers_every_row_without_tools(client: httpx.Client) -> None:
+    with ScriptedOpenAIServer(ScriptedPolicy(STEPLESS_ROWS, answer="ground-truth")) as server:
+        for row in STEPLESS_ROWS:  # rows with steps too: this mode never calls a tool
+            content, messages = converse(http_send(client, server), row)
+            assert content == f"The answer is {row['ground_truth']}.\n#### {row['ground_truth']}"
+            assert tool_calls(messages) == []
+
+
+@pytest.mark.parametrize("answer", ["ground_truth", "Steps", "", None])
+def test_an_unknown_answer_mode_is_refused(answer: Any) -> None:
+    with pytest.raises(ValueError, match=r"answer must be one of 'steps', 'ground-truth'"):
+        ScriptedPolicy(ROWS, answer=answer)
+
+
 # ----------------------------------------------------------------------------- command line
 
 
@@ -397,6 +454,61 @@ def test_cli_reports_bad_input_with_exit_code_1(
     rows = str(_write_rows(tmp_path / "rows.jsonl"))
     assert main([a.replace("{rows}", rows) for a in args]) == 1
     assert message in capsys.readouterr().err
+
+
+def _write_stepless_rows(path: Path) -> Path:
+    rows = [{k: v for k, v in row.items() if k != "steps"} for row in ROWS[:2]]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("entry", ["serve-scripted-policy module", "osmosis-local"])
+def test_cli_refuses_a_dataset_without_steps_by_default(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], entry: str
+) -> None:
+    from osmosis_local import cli, scripted_policy
+
+    dataset = str(_write_stepless_rows(tmp_path / "no_steps.jsonl"))
+    if entry == "osmosis-local":
+        code = cli.main(["serve-scripted-policy", "-d", dataset, "--port", "0"])
+    else:
+        code = scripted_policy.main(["-d", dataset, "--port", "0", "--answer", "steps"])
+    assert code == 1
+    captured = capsys.readouterr()
+    assert captured.err.startswith("Error: row 0 (id 'one') has no `steps`")
+    assert "2 of 2 rows lack" in captured.err and "--answer ground-truth" in captured.err
+    assert "TEST DOUBLE" not in captured.out  # refused before listening
+
+
+def test_cli_answer_ground_truth_serves_a_dataset_without_steps(tmp_path: Path) -> None:
+    dataset = _write_stepless_rows(tmp_path / "no_steps.jsonl")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "osmosis_local.scripted_policy",
+         "-d", str(dataset), "--port", "0", "--answer", "ground-truth"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        banner = proc.stdout.readline()
+        assert "TEST DOUBLE" in banner and "ground truth" in banner and "2 rows" in banner
+        base_url = banner.rsplit(" ", 1)[-1].strip()
+        with httpx.Client(timeout=5) as c:
+            for row in ROWS[:2]:
+                content, messages = converse(http_send_url(c, base_url), row)
+                assert content == f"The answer is {row['ground_truth']}.\n#### {row['ground_truth']}"
+                assert tool_calls(messages) == []
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_cli_rejects_an_unknown_answer_mode(capsys: pytest.CaptureFixture[str]) -> None:
+    from osmosis_local.scripted_policy import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["-d", "rows.jsonl", "--answer", "truth"])
+    assert exit_info.value.code == 2
+    assert "argument --answer: invalid choice: 'truth'" in capsys.readouterr().err
 
 
 def test_load_rows_names_the_bad_line(tmp_path: Path) -> None:

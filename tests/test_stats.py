@@ -102,13 +102,19 @@ def test_eval_fn_summary_means_scored_runs_only_but_pass_at_k_counts_errors_as_f
     per_row = [[1.0, ERR], [0.0, FAILED]]
     summary = eval_fn_summary(per_row, threshold=1.0, n_requested=2)
     assert summary == pytest.approx(
-        {"mean": 0.5, "std": 0.5, "min": 0.0, "max": 1.0, "scored": 2, "errors": 1, "unscored": 1, "pass_at_1": 0.25}
+        {
+            "mean": 0.5, "mean_all_runs": 0.25, "std": 0.5, "min": 0.0, "max": 1.0,
+            "scored": 2, "errors": 1, "unscored": 1, "pass_at_1": 0.25,
+        }
     )
 
 
 def test_eval_fn_summary_with_nothing_scored_has_none_values() -> None:
     summary = eval_fn_summary([[ERR], [FAILED]], threshold=1.0, n_requested=1)
-    assert summary == {"mean": None, "std": None, "min": None, "max": None, "scored": 0, "errors": 1, "unscored": 1}
+    assert summary == {
+        "mean": None, "mean_all_runs": 0.0, "std": None, "min": None, "max": None,
+        "scored": 0, "errors": 1, "unscored": 1,
+    }
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,7 @@
-"""ToolRunner (§4 execution + weak spot 8): a real in-memory fastmcp.Client over a tmp FastMCP server."""
+"""ToolRunner (docs/contract.md §4 "Running a tool call" and weak spot 8).
+
+Uses a real in-memory fastmcp.Client over a tmp FastMCP server.
+"""
 
 from __future__ import annotations
 
@@ -92,14 +95,24 @@ def test_successful_calls_are_formatted_as_the_contract_says(name: str, args: An
     assert outcome.is_error is False
     assert outcome.name == name
     assert outcome.duration_ms >= 0
-    assert outcome.tool_message() == {"role": "tool", "content": content, "tool_call_id": "call_0"}
+    assert (outcome.call_id, outcome.content) == ("call_0", content)
 
 
 @pytest.mark.parametrize(
     ("name", "args", "expected"),
     [
-        ("nope", "{}", "Error: unknown tool 'nope'; available tools: add, count, crash, echo, flag, listing, nothing, pair, refuse, slow"),
-        ("add", '{"a": 1,', "Error: arguments for tool 'add' are not valid JSON (Expecting property name enclosed in double quotes at position 8)"),
+        (
+            "nope",
+            "{}",
+            "Error: unknown tool 'nope'; available tools: "
+            "add, count, crash, echo, flag, listing, nothing, pair, refuse, slow",
+        ),
+        (
+            "add",
+            '{"a": 1,',
+            "Error: arguments for tool 'add' are not valid JSON "
+            "(Expecting property name enclosed in double quotes at position 8)",
+        ),
         ("add", "[1, 2]", "Error: arguments for tool 'add' must be a JSON object, got list"),
         ("add", "null", "Error: arguments for tool 'add' must be a JSON object, got null"),
         ("add", 42, "Error: arguments for tool 'add' must be a JSON object, got int"),
@@ -117,7 +130,7 @@ def test_problems_become_error_content_and_the_next_call_still_works(
     assert bad.is_error is True
     assert bad.content.startswith(expected)
     assert "For further information" not in bad.content
-    assert bad.tool_message()["tool_call_id"] == "call_0"
+    assert bad.call_id == "call_0"
     assert (good.content, good.is_error) == ("4.0", False)
 
 

@@ -1,4 +1,7 @@
-"""MCP tool -> OpenAI function tool conversion (weak spots 5-6): raw schemas and real FastMCP tools."""
+"""MCP tool -> OpenAI function tool conversion (docs/contract.md, weak spots 5-6).
+
+Covers raw schemas and real FastMCP tools.
+"""
 
 from __future__ import annotations
 
@@ -116,8 +119,26 @@ CASES = [
     ),
     (
         "tuple prefixItems become items",
-        obj({"t": {"type": "array", "prefixItems": [{"type": "integer"}, {"type": "string"}], "minItems": 2, "maxItems": 2}}),
-        obj({"t": {"type": "array", "items": {"anyOf": [{"type": "integer"}, {"type": "string"}]}, "minItems": 2, "maxItems": 2}}),
+        obj(
+            {
+                "t": {
+                    "type": "array",
+                    "prefixItems": [{"type": "integer"}, {"type": "string"}],
+                    "minItems": 2,
+                    "maxItems": 2,
+                }
+            }
+        ),
+        obj(
+            {
+                "t": {
+                    "type": "array",
+                    "items": {"anyOf": [{"type": "integer"}, {"type": "string"}]},
+                    "minItems": 2,
+                    "maxItems": 2,
+                }
+            }
+        ),
         [],
     ),
     (

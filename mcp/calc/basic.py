@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from .convert import EXACT, compute, to_decimal, to_json_number
+from .convert import compute, to_decimal, to_json_number
 from .errors import CalculationError
 from .limits import MAX_DECIMALS, MIN_DECIMALS
 

@@ -9,8 +9,8 @@ results that cannot be returned faithfully.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, Inexact, localcontext
-from typing import Callable
 
 from .errors import CalculationError
 from .limits import FLOAT_MAX_ABS, FLOAT_MIN_ABS, FLOAT_SIGNIFICANT_DIGITS, MAX_ABS, MAX_DIGITS

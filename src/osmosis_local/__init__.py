@@ -1,5 +1,6 @@
-"""osmosis_local: the Osmosis git-sync contract (decorators, evaluate_rubric) and a local runner.
+"""osmosis_local: the Osmosis git-sync contract (decorators, evaluate_rubric), a local runner and its Python API.
 
+`evaluate(...)` / `run_test(...)` run what `osmosis-local eval` / `test` run and return the typed result.
 Heavy modules (litellm, fastmcp) load lazily so that `osmosis-local --help` stays fast.
 """
 
@@ -17,6 +18,18 @@ _LAZY = {
     "MissingAPIKeyError": "osmosis_local.errors",
     "ProviderRequestError": "osmosis_local.errors",
     "ModelNotFoundError": "osmosis_local.errors",
+    "evaluate": "osmosis_local.api",
+    "aevaluate": "osmosis_local.api",
+    "run_test": "osmosis_local.api",
+    "arun_test": "osmosis_local.api",
+    "EvalConfig": "osmosis_local.config",
+    "TestConfig": "osmosis_local.config",
+    "eval_config": "osmosis_local.config",
+    "test_config": "osmosis_local.config",
+    "EvalResult": "osmosis_local.results",
+    "TestResult": "osmosis_local.results",
+    "RunRecord": "osmosis_local.records",
+    "SetupError": "osmosis_local.session",
 }
 
 __all__ = ["__version__", *_LAZY]

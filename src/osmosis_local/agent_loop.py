@@ -1,8 +1,8 @@
-"""The MCP agent loop (contract §5): the model calls tools until it answers or runs out of turns.
+"""The MCP agent loop: the model calls tools until it answers or runs out of turns.
 
-Differences from the reference, on purpose: the finish reason is reported truly (``length`` when the
-model was cut off, ``max_turns`` when it was still calling tools), token usage survives a failed rollout,
-and every tool call is timed and recorded for the transcript.
+The finish reason is reported truly (``stop``, ``length`` when the model was cut off, ``max_turns`` when
+it was still calling tools, ``aborted``, ``error``), token usage survives a failed rollout, and every tool
+call is timed and recorded for the transcript. See docs/contract.md §5 for the SDK's loop.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from osmosis_local.llm_call import LLMCallError
+from osmosis_local.records import ToolCallRecord
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +23,9 @@ logger = logging.getLogger(__name__)
 class ChatModel(Protocol):
     """What the loop needs from a model: one chat turn."""
 
-    async def chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> ChatTurn: ...
+    async def chat(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], *, seed: int | None = None
+    ) -> ChatTurn: ...
 
 
 class ToolCaller(Protocol):
@@ -39,19 +42,6 @@ class ChatTurn:
     finish_reason: str | None
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    latency_ms: float = 0.0
-
-
-@dataclass
-class ToolCallRecord:
-    """One executed tool call, for the transcript."""
-
-    call_id: str
-    name: str
-    arguments: Any
-    content: str
-    is_error: bool
-    duration_ms: float
 
 
 @dataclass
@@ -67,7 +57,6 @@ class RolloutResult:
     tool_calls: list[ToolCallRecord] = field(default_factory=list)
     error: str | None = None
     systemic: bool = False
-    aborted: bool = False
 
     @property
     def success(self) -> bool:
@@ -79,19 +68,12 @@ class RolloutResult:
 
     @property
     def solution_str(self) -> str:
-        """Contract §5: ``str()`` of the last assistant content that is not None, else ``""``."""
+        """``str()`` of the last assistant content that is not None, else ``""`` (what simple eval fns score)."""
         for message in reversed(self.messages):
             if message.get("role") == "assistant" and message.get("content") is not None:
                 return str(message["content"])
         return ""
 
-    def token_usage(self) -> dict[str, int]:
-        return {
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-            "total_tokens": self.total_tokens,
-            "num_llm_calls": self.num_llm_calls,
-        }
 
 
 # Called after each LLM turn (interactive mode); returning False aborts the rollout.
@@ -101,7 +83,7 @@ ToolsHook = Callable[[list[ToolCallRecord]], Awaitable[None]]
 
 
 def initial_messages(system_prompt: str, user_prompt: str) -> list[dict[str, Any]]:
-    """Contract §5: the raw row strings, system then user."""
+    """The raw row strings, system then user."""
     return [{"role": "system", "content": system_prompt}, {"role": "user", "content": user_prompt}]
 
 
@@ -113,6 +95,7 @@ async def run_rollout(
     tools: list[dict[str, Any]],
     tool_caller: ToolCaller,
     max_turns: int,
+    seed: int | None = None,
     on_step: StepHook | None = None,
     on_tools: ToolsHook | None = None,
 ) -> RolloutResult:
@@ -123,14 +106,13 @@ async def run_rollout(
     result = RolloutResult(messages=initial_messages(system_prompt, user_prompt), finish_reason="max_turns")
     try:
         for turn in range(1, max_turns + 1):
-            reply = await model.chat(result.messages, tools)
+            reply = await model.chat(result.messages, tools, seed=seed)
             result.num_llm_calls += 1
             result.prompt_tokens += reply.prompt_tokens
             result.completion_tokens += reply.completion_tokens
             result.messages.append(reply.message)
             if on_step is not None and not await on_step(turn, reply, result.messages):
                 result.finish_reason = "aborted"
-                result.aborted = True
                 result.error = "Aborted by user"
                 break
             calls = reply.message.get("tool_calls") or []

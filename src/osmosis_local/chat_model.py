@@ -1,19 +1,17 @@
 """The policy model as the agent loop sees it: one litellm chat call per turn, retried, normalised.
 
-Only the arguments the user set are sent (contract §5: temperature/max_tokens/seed forwarded only if
-given); ``drop_params`` (in llm_call) keeps a provider that rejects one of them from failing every row.
+Only the arguments the user set are sent (temperature, max_tokens, and the run's seed);
+``drop_params`` (in llm_call) keeps a provider that rejects one of them from failing every row.
 """
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from osmosis_local.agent_loop import ChatModel, ChatTurn
-from osmosis_local.llm_call import LLMCallError, RetryPolicy, acompletion_with_retry, usage_of
+from osmosis_local.agent_loop import ChatTurn
+from osmosis_local.llm_call import RetryPolicy, acompletion_with_retry, usage_of
 
 
 @dataclass(frozen=True)
@@ -26,30 +24,19 @@ class ChatModelConfig:
     api_key: str | None = field(default=None, repr=False)
     temperature: float | None = None
     max_tokens: int | None = None
-    seed: int | None = None
     timeout_s: float = 120.0
     retry: RetryPolicy = RetryPolicy()
 
 
 class LiteLLMChatModel:
-    """`ChatModel` backed by litellm; counts retries so the report can show them."""
+    """`ChatModel` backed by litellm: one retried chat call per turn."""
 
-    def __init__(self, config: ChatModelConfig, *, on_retry: Callable[[LLMCallError, int, float], None] | None = None) -> None:
+    def __init__(self, config: ChatModelConfig) -> None:
         self.config = config
-        self.retries = 0
-        self._on_retry = on_retry
 
-    def for_run(self, run_index: int) -> ChatModel:
-        """This model for run ``run_index`` of a row: with ``--seed S`` it sends ``S + run_index``.
-
-        One seed for every run would make the n runs of a row identical on a provider that honours
-        it, and pass@k meaningless; S + k keeps them different and each one replayable.
-        """
-        if self.config.seed is None or run_index == 0:
-            return self
-        return _SeededRun(self, self.config.seed + run_index)
-
-    def _request(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], *, seed: int | None = None) -> dict[str, Any]:
+    def _request(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], *, seed: int | None
+    ) -> dict[str, Any]:
         cfg = self.config
         request: dict[str, Any] = {"model": cfg.litellm_model, "messages": messages, "timeout": cfg.timeout_s}
         if tools:
@@ -58,7 +45,7 @@ class LiteLLMChatModel:
             request["api_base"] = cfg.api_base
         if cfg.api_key:
             request["api_key"] = cfg.api_key
-        for key in ("temperature", "max_tokens", "seed"):
+        for key in ("temperature", "max_tokens"):
             value = getattr(cfg, key)
             if value is not None:
                 request[key] = value
@@ -66,18 +53,11 @@ class LiteLLMChatModel:
             request["seed"] = seed
         return request
 
-    def _count_retry(self, exc: LLMCallError, attempt: int, wait_s: float) -> None:
-        self.retries += 1
-        if self._on_retry is not None:
-            self._on_retry(exc, attempt, wait_s)
-
-    async def chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], *, seed: int | None = None) -> ChatTurn:
-        started = time.perf_counter()
+    async def chat(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], *, seed: int | None = None
+    ) -> ChatTurn:
         response = await acompletion_with_retry(
-            self._request(messages, tools, seed=seed),
-            policy=self.config.retry,
-            secrets=[self.config.api_key],
-            on_retry=self._count_retry,
+            self._request(messages, tools, seed=seed), policy=self.config.retry, secrets=[self.config.api_key]
         )
         prompt_tokens, completion_tokens = usage_of(response)
         choice = response.choices[0]
@@ -86,25 +66,13 @@ class LiteLLMChatModel:
             finish_reason=getattr(choice, "finish_reason", None),
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
-            latency_ms=(time.perf_counter() - started) * 1000,
         )
 
     async def preflight(self) -> None:
-        """One tiny real request so a bad key or URL stops the run before any row (contract §6)."""
-        request = self._request([{"role": "user", "content": "hi"}], [])
+        """One tiny real request so a bad key or URL stops the run before any row."""
+        request = self._request([{"role": "user", "content": "hi"}], [], seed=None)
         request["max_tokens"] = 1
         await acompletion_with_retry(request, policy=self.config.retry, secrets=[self.config.api_key])
-
-
-class _SeededRun:
-    """A `LiteLLMChatModel` seen by one run: same config and retry count, its own seed."""
-
-    def __init__(self, model: LiteLLMChatModel, seed: int) -> None:
-        self.model = model
-        self.seed = seed
-
-    async def chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> ChatTurn:
-        return await self.model.chat(messages, tools, seed=self.seed)
 
 
 def normalise_assistant_message(message: Any) -> dict[str, Any]:

@@ -11,82 +11,141 @@ import argparse
 import math
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from osmosis_local import __version__
+from osmosis_local.defaults import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_MAX_TURNS,
+    DEFAULT_REQUEST_TIMEOUT_S,
+    DEFAULT_TEST_MODEL,
+    DEFAULT_TOOL_TIMEOUT_S,
+)
 
-EXIT_OK = 0
-EXIT_SETUP = 1
 EXIT_USAGE = 2
-EXIT_FAIL_UNDER = 3
 
-DEFAULT_TEST_MODEL = "gpt-5-mini"
+
+def _number(text: str, kind: type, accepts: str) -> float:
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {accepts}, got {text!r}") from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected {accepts}, got {text!r}")
+    return value
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    value = int(_number(text, int, "a whole number >= 1"))
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
     return value
 
 
 def _non_negative_int(text: str) -> int:
-    value = int(text)
+    value = int(_number(text, int, "a whole number >= 0"))
     if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
     return value
 
 
 def _positive_float(text: str) -> float:
-    value = float(text)
+    value = _number(text, float, "a number of seconds > 0")
     if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
     return value
 
 
 def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
-    return value
+    return _number(text, float, "a finite number")
 
 
 def _temperature(text: str) -> float:
-    value = float(text)
+    value = _number(text, float, "a number between 0 and 2")
     if not 0 <= value <= 2:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 2, got {text}")
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 2, got {text!r}")
     return value
+
+
+def _fail_under(text: str) -> str:
+    accepts = "X or MOD:FN=X with X a finite number"
+    fn, sep, number = text.rpartition("=")
+    try:
+        _number(number, float, accepts)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected {accepts}, got {text!r}") from None
+    if sep and not fn.strip():
+        raise argparse.ArgumentTypeError(f"expected {accepts}, got {text!r}")
+    return text
 
 
 def _add_rollout_arguments(parser: argparse.ArgumentParser, *, model_required: bool) -> None:
     source = parser.add_argument_group("what to run")
-    source.add_argument("--mcp", metavar="DIR", help="directory with main.py that builds a FastMCP instance (e.g. ./mcp)")
     source.add_argument(
-        "-m", "--module", "--agent", dest="module", metavar="MOD:ATTR",
+        "--mcp", metavar="DIR", help="directory with main.py that builds a FastMCP instance (e.g. ./mcp)"
+    )
+    source.add_argument(
+        "-m",
+        "--module",
+        "--agent",
+        dest="module",
+        metavar="MOD:ATTR",
         help="custom RolloutAgentLoop (Remote Rollout; not supported here: use --mcp)",
     )
-    source.add_argument("-d", "--dataset", required=True, help="rows with system_prompt, user_prompt, ground_truth (.jsonl, .json, .parquet, .csv)")
+    source.add_argument(
+        "-d",
+        "--dataset",
+        required=True,
+        help="rows with system_prompt, user_prompt, ground_truth (.jsonl, .json, .parquet, .csv)",
+    )
     source.add_argument("--limit", type=_positive_int, help="at most this many rows (default: all)")
     source.add_argument("--offset", type=_non_negative_int, default=0, help="skip this many rows first (default: 0)")
 
     model = parser.add_argument_group("model")
     model.add_argument(
-        "--model", required=model_required, default=None if model_required else DEFAULT_TEST_MODEL,
+        "--model",
+        required=model_required,
+        default=None if model_required else DEFAULT_TEST_MODEL,
         help="provider/model (a bare name means openai/<name>); local/qwen2.5-1.5b is the embedded offline model"
         + ("" if model_required else f" (default: {DEFAULT_TEST_MODEL})"),
     )
     model.add_argument("--api-key", help="API key for the model (default: the provider's env var or .env)")
     model.add_argument("--base-url", help="any OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
-    model.add_argument("--max-turns", type=_positive_int, default=10, help="LLM calls per rollout (default: 10)")
+    model.add_argument(
+        "--max-turns",
+        type=_positive_int,
+        default=DEFAULT_MAX_TURNS,
+        help=f"LLM calls per rollout (default: {DEFAULT_MAX_TURNS})",
+    )
     model.add_argument("--max-tokens", type=_positive_int, help="max tokens per LLM call (sent only if set)")
     model.add_argument("--temperature", type=_temperature, help="sampling temperature (sent only if set)")
     model.add_argument("--seed", type=_non_negative_int, help="sampling seed, passed to providers that accept it")
-    model.add_argument("--request-timeout", type=_positive_float, default=120.0, help="seconds per LLM request (default: 120)")
-    model.add_argument("--max-retries", type=_non_negative_int, default=3, help="retries on 429/5xx/timeouts, with backoff (default: 3)")
-    model.add_argument("--tool-timeout", type=_positive_float, default=30.0, help="seconds per tool call (default: 30)")
+    model.add_argument(
+        "--request-timeout",
+        type=_positive_float,
+        default=DEFAULT_REQUEST_TIMEOUT_S,
+        help=f"seconds per LLM request (default: {DEFAULT_REQUEST_TIMEOUT_S:g})",
+    )
+    model.add_argument(
+        "--max-retries",
+        type=_non_negative_int,
+        default=DEFAULT_MAX_RETRIES,
+        help=f"retries on 429/5xx/timeouts, with backoff (default: {DEFAULT_MAX_RETRIES})",
+    )
+    model.add_argument(
+        "--tool-timeout",
+        type=_positive_float,
+        default=DEFAULT_TOOL_TIMEOUT_S,
+        help=f"seconds per tool call (default: {DEFAULT_TOOL_TIMEOUT_S:g})",
+    )
 
     out = parser.add_argument_group("output")
     out.add_argument("-o", "--output", help="write results as JSON to this file (parent dirs are created)")
-    out.add_argument("--log", help="append every finished run's transcript to this JSONL file (default: .osmosis-local/runs/<cmd>-<time>.jsonl)")
+    out.add_argument(
+        "--log",
+        help="append every finished run's transcript to this JSONL file "
+        "(default: .osmosis-local/runs/<cmd>-<time>.jsonl)",
+    )
     out.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     out.add_argument("--debug", action="store_true", help="debug logging and tracebacks")
 
@@ -106,15 +165,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = commands.add_parser("eval", help="run rollouts and score them with eval functions")
     _add_rollout_arguments(ev, model_required=True)
-    ev.add_argument("--eval-fn", action="append", required=True, metavar="MOD:FN", help="scorer, repeatable (e.g. reward_fn.compute_reward:numbers_match_reward)")
+    ev.add_argument(
+        "--eval-fn",
+        action="append",
+        required=True,
+        metavar="MOD:FN",
+        help="scorer, repeatable (e.g. reward_fn.compute_reward:numbers_match_reward)",
+    )
     ev.add_argument("--n", type=_positive_int, default=1, help="runs per row (default: 1); pass@k is reported when > 1")
-    ev.add_argument("--pass-threshold", type=_finite_float, default=1.0, help="a run passes when its score >= this (default: 1.0)")
+    ev.add_argument(
+        "--pass-threshold", type=_finite_float, default=1.0, help="a run passes when its score >= this (default: 1.0)"
+    )
     ev.add_argument("--batch-size", type=_positive_int, default=1, help="rollouts in flight at once (default: 1)")
     ev.add_argument("--baseline-model", help="also run every (row, run) on this model and compare")
     ev.add_argument("--baseline-base-url", help="OpenAI-compatible URL for the baseline model")
     ev.add_argument("--baseline-api-key", help="API key for the baseline model")
     ev.add_argument("--resume", metavar="LOG", help="skip runs already in this transcript log and append to it")
-    ev.add_argument("--fail-under", type=_finite_float, metavar="X", help="exit 3 if the first eval function's mean is below X")
+    ev.add_argument(
+        "--fail-under",
+        type=_fail_under,
+        action="append",
+        metavar="X|FN=X",
+        help="exit 3 if an eval function's mean over all runs is below X; FN=X for one function (repeatable)",
+    )
 
     from osmosis_local.commands.serve import add_serve_commands
 
@@ -130,14 +203,58 @@ def _check_source(args: argparse.Namespace) -> str | None:
         )
     if getattr(args, "mcp", None) is None:
         return "--mcp DIR is required (the folder with main.py, e.g. --mcp ./mcp)"
-    if args.command == "eval":
-        if (args.baseline_base_url or args.baseline_api_key) and not args.baseline_model:
-            return "--baseline-base-url and --baseline-api-key need --baseline-model"
-        if len(set(args.eval_fn)) != len(args.eval_fn):
-            return "each --eval-fn may be given once (duplicates found)"
     if args.command == "test" and args.row is not None and not args.interactive:
         return "--row needs -i/--interactive"
     return None
+
+
+def _rollout_options(args: argparse.Namespace) -> dict[str, Any]:
+    names = (
+        "mcp",
+        "dataset",
+        "model",
+        "base_url",
+        "api_key",
+        "limit",
+        "offset",
+        "max_turns",
+        "max_tokens",
+        "temperature",
+        "seed",
+        "request_timeout",
+        "max_retries",
+        "tool_timeout",
+        "output",
+        "log",
+    )
+    return {name: getattr(args, name) for name in names}
+
+
+def _config(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Any:
+    """The command's typed configuration, built once from the flags; a bad combination exits 2."""
+    from pydantic import ValidationError
+
+    from osmosis_local.config import eval_config, test_config
+
+    try:
+        if args.command == "eval":
+            return eval_config(
+                **_rollout_options(args),
+                eval_fn=args.eval_fn,
+                n=args.n,
+                pass_threshold=args.pass_threshold,
+                batch_size=args.batch_size,
+                baseline_model=args.baseline_model,
+                baseline_base_url=args.baseline_base_url,
+                baseline_api_key=args.baseline_api_key,
+                resume=args.resume,
+                fail_under=args.fail_under or [],
+            )
+        return test_config(**_rollout_options(args))
+    except ValidationError as exc:
+        parser.error("; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors()))
+    except ValueError as exc:
+        parser.error(str(exc))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -146,23 +263,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
-    if args.command in ("test", "eval"):
-        problem = _check_source(args)
-        if problem:
-            parser.error(problem)  # exits 2, like every other bad argument
-        if args.debug:
-            import logging
+    if args.command not in ("test", "eval"):
+        return int(args.handler(args))
+    problem = _check_source(args)
+    if problem:
+        parser.error(problem)  # exits 2, like every other bad argument
+    config = _config(parser, args)
+    if args.debug:
+        import logging
 
-            logging.basicConfig(level=logging.DEBUG, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    if args.command == "test":
-        from osmosis_local.commands.test_command import run_test
-
-        return run_test(args)
+        logging.basicConfig(level=logging.DEBUG, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if args.command == "eval":
         from osmosis_local.commands.eval_command import run_eval
 
-        return run_eval(args)
-    return int(args.handler(args))
+        return run_eval(config, quiet=args.quiet, debug=args.debug)
+    if args.interactive:
+        from osmosis_local.commands.interactive import run_interactive_command
+
+        return run_interactive_command(config, start_row=args.row, debug=args.debug)
+    from osmosis_local.commands.test_command import run_test
+
+    return run_test(config, quiet=args.quiet, debug=args.debug)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,4 +1,4 @@
-"""Small text formatters shared by the test and eval reports (contract §6 duration style)."""
+"""Small text formatters shared by the test and eval reports (the SDK's duration style: 123ms, 1.2s, 1m2.3s)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
-"""Dataset loading and validation for `test` / `eval` (contract §8, with weak spot 13 fixed).
+"""Dataset loading and validation for `test` / `eval` (the row rules are in docs/contract.md §8).
 
-Why this differs from the reference: every row in the offset/limit window is validated up front and
-all problems are reported together (so a 1000-row run doesn't die at row 900), `.json` arrays are
-accepted, a numeric `ground_truth` is kept as its exact text, and parquet values that JSON can't
-hold (timestamps, bytes, decimals) are converted instead of failing rows.
+Every row in the offset/limit window is validated up front and all problems are reported together
+(so a 1000-row run doesn't die at row 900). `.json` arrays are accepted, a numeric `ground_truth` is
+kept as its exact text, and parquet values that JSON can't hold (timestamps, bytes, decimals) are
+converted instead of failing rows (the SDK does none of this: docs/contract.md, weak spot 13).
 
 Rows outside the window are never parsed; `.jsonl` and `.csv` are streamed and `.parquet` is read in
 record batches, so only the window is held in memory (`.json` is one document and is read whole).
@@ -74,7 +74,7 @@ class DatasetRow:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_row_dict(self) -> dict[str, Any]:
-        """The contract's row copy for eval fns / metadata: required keys lowercase + extras.
+        """The row copy for eval fns / metadata (docs/contract.md §5): required keys lowercase + extras.
 
         A deep copy, so an eval fn that mutates its `extra_info` can't leak into the next run.
         """

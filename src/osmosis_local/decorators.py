@@ -1,4 +1,4 @@
-"""`@osmosis_reward` and `@osmosis_rubric`: the signature contract of the Osmosis SDK (contract §1–2).
+"""`@osmosis_reward` and `@osmosis_rubric`: the signature contract of the Osmosis SDK (docs/contract.md §1–2).
 
 The platform discovers reward/rubric functions by these decorators, so the local harness must hold content
 to the same rules the platform does. When the real SDK (`osmosis_ai`) is importable and provides a
@@ -11,7 +11,7 @@ checked when decorated, everything else is wrapped without checks (e.g. full-mod
 `messages`).
 
 Deliberate differences from the reference SDK (v0.2.17), chosen where the reference is inconsistent
-(contract "Weak spots" 1–3); each accepts what the reference clearly means:
+(docs/contract.md, weak spots 1–3); each accepts what the reference clearly means:
 
 1. Annotations are resolved with `typing.get_type_hints` for BOTH decorators (reference: rubric only), so
    `from __future__ import annotations` and string annotations work for `@osmosis_reward` too.
@@ -258,7 +258,7 @@ def _require_callable(func: Any, decorator: str) -> None:
 def _classic_head(
     func: Callable[..., Any], params: list[inspect.Parameter], where: str, template: str, fallback: str
 ) -> tuple[Callable[[str], typing.NoReturn], list[inspect.Parameter]]:
-    """Checks both decorators make first, in the contract's order: >= 3 params, keyword-passable, and a
+    """Checks both decorators make first, in the SDK's order (docs/contract.md §1): >= 3 params, keyword-passable, and a
     str-like `solution_str`. Returns the `fail` that raises with the expected signature, and the first three."""
     name = _name_of(func)
     expected = template.format(name=getattr(func, "__name__", fallback))
@@ -296,7 +296,7 @@ def _check_reward_signature(func: Callable[..., Any], params: list[inspect.Param
 
 
 def local_osmosis_reward(func: F | None = None) -> F:
-    """Check a reward function's signature now and its float return value on every call (contract §1)."""
+    """Check a reward function's signature now and its float return value on every call (docs/contract.md §1)."""
     _require_callable(func, "@osmosis_reward")
     assert func is not None
     signature = _signature_or_none(func)
@@ -338,7 +338,10 @@ def _check_rubric_signature(func: Callable[..., Any], params: list[inspect.Param
 
 
 def local_osmosis_rubric(func: F | None = None) -> F:
-    """Check a rubric function's signature now, and its arguments and float return on every call (§2)."""
+    """Check a rubric function's signature now, and its arguments and float return on every call.
+
+    See docs/contract.md §2.
+    """
     _require_callable(func, "@osmosis_rubric")
     assert func is not None
     signature = _signature_or_none(func)

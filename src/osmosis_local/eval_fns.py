@@ -1,14 +1,15 @@
-"""Load and call `--eval-fn module:function` scorers (contract §7, weak spots 4-5 fixed).
+"""Load and call `--eval-fn module:function` scorers in simple or full mode (docs/contract.md §7).
 
 Loading never shows a traceback: *any* exception while importing (syntax errors, a module that
 raises, a missing dependency) becomes an `EvalFnLoadError` with a one-line reason, and the
 signature is checked up front, so a scorer that can't accept the keywords fails at startup instead
 of in every run.
 
-Calling differs from the reference on purpose: a scorer that raises or returns a non-number is an
-`EvalFnCallError` the caller records as that run's error, not a silent 0.0. `bool` results are
-rejected too (the reference let `True` through as 1.0): a scorer returning a bool is almost always
-a bug such as returning `a == b` where a graded score was meant; return `float(a == b)` instead.
+A scorer that raises or returns a non-number is an `EvalFnCallError` the caller records as that
+run's error, not a silent 0.0. `bool` results are rejected too (the SDK lets `True` through as 1.0):
+a scorer returning a bool is almost always a bug such as returning `a == b` where a graded score was
+meant; return `float(a == b)` instead. Both points differ from the SDK on purpose
+(docs/contract.md, weak spots 4-5).
 """
 
 from __future__ import annotations
@@ -88,13 +89,21 @@ class EvalFn:
         )
 
 
-def load_eval_fns(specs: Sequence[str]) -> list[EvalFn]:
-    """Load several specs in order; a spec given twice is an error."""
+def duplicate_spec_problem(specs: Sequence[str]) -> str | None:
+    """The message for the first spec given twice, or None when all are distinct."""
     seen: set[str] = set()
     for spec in specs:
         if spec in seen:
-            raise EvalFnLoadError(f"--eval-fn {spec!r} is given more than once; list it once")
+            return f"--eval-fn {spec!r} is given more than once; list it once"
         seen.add(spec)
+    return None
+
+
+def load_eval_fns(specs: Sequence[str]) -> list[EvalFn]:
+    """Load several specs in order; a spec given twice is an error."""
+    problem = duplicate_spec_problem(specs)
+    if problem:
+        raise EvalFnLoadError(problem)
     return [load_eval_fn(spec) for spec in specs]
 
 

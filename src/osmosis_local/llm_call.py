@@ -3,7 +3,7 @@
 Both the agent loop and the judge need the same two things from a provider call: transient faults
 (429, timeouts, 5xx) retried with exponential backoff and jitter, honouring ``Retry-After``; and every
 other failure turned into one clear, key-free message plus a verdict — *systemic* (auth, unknown model,
-unreachable endpoint: stop the batch, contract §9) or *per-row* (record it and go on).
+unreachable endpoint: stop the batch, docs/contract.md §9) or *per-row* (record it and go on).
 litellm's and the OpenAI client's own retries are switched off so this is the only retry layer.
 """
 
@@ -19,6 +19,7 @@ from typing import Any
 from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from osmosis_local import _env  # noqa: F401  (offline defaults before litellm loads)
+from osmosis_local.redaction import Redactor
 
 DETAIL_LIMIT = 200
 
@@ -71,10 +72,7 @@ class LLMCallError(Exception):
 
 def redact(text: str, secrets: Sequence[str | None]) -> str:
     """Replace every known secret (API keys) in ``text`` so it can be printed or stored."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return re.sub(r"(sk-[A-Za-z0-9_\-]{4})[A-Za-z0-9_\-]{8,}", r"\1***", text)
+    return Redactor.of(secrets)(text)
 
 
 def _retry_after_seconds(exc: BaseException) -> float | None:
@@ -156,7 +154,9 @@ def _wait_seconds(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
     return wait
 
 
-def _retrying_kwargs(policy: RetryPolicy, on_retry: Callable[[LLMCallError, int, float], None] | None) -> dict[str, Any]:
+def _retrying_kwargs(
+    policy: RetryPolicy, on_retry: Callable[[LLMCallError, int, float], None] | None
+) -> dict[str, Any]:
     def before_sleep(state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
         if on_retry is not None and isinstance(exc, LLMCallError):
@@ -175,7 +175,7 @@ def _prepare(request: dict[str, Any]) -> dict[str, Any]:
     import litellm
 
     litellm.suppress_debug_info = True  # no "Give Feedback / Get Help" banners on every error
-    # drop_params: a provider that rejects e.g. temperature (gpt-5) must not fail every row (weak spot 8).
+    # drop_params: a provider that rejects e.g. temperature (gpt-5) must not fail every row.
     return {"drop_params": True, **request, "num_retries": 0, "max_retries": 0}
 
 

@@ -1,10 +1,10 @@
-"""Import `DIR/main.py` and find its FastMCP instance (contract §4 "Loading", weak spots 6-7 fixed).
+"""Import `DIR/main.py` and find its FastMCP instance (docs/contract.md §4, "Loading").
 
 `main.py` runs as `<pkg>.main` inside a synthetic package `_osmosis_mcp_<sha256(absdir)[:8]>` whose
 `__path__` is `[DIR]`, so both relative imports (`from .server import mcp`) and, with `DIR` on
 `sys.path`, absolute sibling imports (`from server import mcp`, `from tools import *`) work.
 
-Differences from the reference, and why:
+Differences from the SDK (docs/contract.md, weak spots 6-7), and why:
 - Sibling modules are *not* evicted after the import and `DIR` stays on `sys.path` (moved from the
   front to the end), so a tool that does `import tools.helpers` lazily inside its body still works.
 - Shadowing: if a top-level name that `DIR` provides (e.g. `server`, `tools`) is already in

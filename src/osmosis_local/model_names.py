@@ -1,4 +1,4 @@
-"""`--model` / `--base-url` naming and the API-key pre-check (contract §9).
+"""`--model` / `--base-url` naming and the API-key pre-check (docs/contract.md §9).
 
 The pre-check exists so a run fails at startup with one clear line ("Missing API key for provider
 'openai'...") instead of after dataset loading with a provider stack trace. Key values are only
@@ -75,7 +75,7 @@ class ResolvedModel:
 
 
 def resolve_model(name: str, base_url: str | None = None) -> ResolvedModel:
-    """Map a typed `--model` (and optional `--base-url`) to a `ResolvedModel` per §9."""
+    """Map a typed `--model` (and optional `--base-url`) to a `ResolvedModel` per docs/contract.md §9."""
     if not isinstance(name, str) or not name.strip():
         raise ModelNameError("Model name is empty; pass --model, e.g. --model gpt-5-mini")
     name = name.strip()

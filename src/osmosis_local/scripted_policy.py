@@ -17,6 +17,11 @@ Policy, per request (stateless: everything is derived from the message history):
   ``#### error`` so failures are visible in the scores;
 * when all steps are done it answers ``The answer is X.\\n#### X`` with X the last tool result text.
 
+By default (``answer="steps"``) every row must carry a non-empty ``steps`` list: a row without one
+is refused when the policy is built, so a dataset that cannot be replayed never scores 1.0 by quietly
+echoing its ground truth. ``answer="ground-truth"`` (``--answer ground-truth``) is that echo, named:
+every row is answered ``The answer is X.\\n#### X`` with X its ground truth, without any tool call.
+
 Injected fault calls (``unknown_tool``, ``malformed_tool_args``) carry ids starting with
 ``call_fault_`` so their error results are recognised and skipped rather than ending the episode.
 """
@@ -43,6 +48,9 @@ FAULT_CALL_PREFIX = "call_fault_"
 UNKNOWN_TOOL_NAME = "no_such_tool"
 MALFORMED_ARGUMENTS = '{"a": 1, "b": '  # deliberately cut off: not JSON
 MODEL_NAME = "scripted-policy"
+ANSWER_STEPS = "steps"
+ANSWER_GROUND_TRUTH = "ground-truth"
+ANSWER_MODES = (ANSWER_STEPS, ANSWER_GROUND_TRUTH)
 
 _JSON_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
 
@@ -185,27 +193,65 @@ def load_rows(path: str | Path) -> list[dict[str, Any]]:
     return rows
 
 
-class ScriptedPolicy:
-    """TEST DOUBLE policy: a responder for :class:`ScriptedOpenAIServer` that follows each row's ``steps``."""
+def _row_label(index: int, row: Mapping[str, Any]) -> str:
+    return f"row {index} (id {row['id']!r})" if row.get("id") is not None else f"row {index}"
 
-    def __init__(self, rows: Iterable[Mapping[str, Any]], **faults: Any) -> None:
+
+def _row_steps(index: int, row: Mapping[str, Any]) -> tuple[dict[str, Any], ...]:
+    """The row's plan, ``()`` when it has none (missing, null, empty, or not a list)."""
+    steps = row.get("steps")
+    if isinstance(steps, str):  # CSV/parquet may carry the plan as JSON text
+        if not steps.strip():
+            return ()
+        try:
+            steps = json.loads(steps, parse_float=Decimal)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{_row_label(index, row)}: steps is not valid JSON: {exc.msg}") from None
+    if not isinstance(steps, list | tuple):
+        return ()
+    return tuple(steps)
+
+
+class ScriptedPolicy:
+    """TEST DOUBLE policy: a responder for :class:`ScriptedOpenAIServer` that follows each row's ``steps``.
+
+    ``answer="steps"`` (default) replays every row's ``steps`` and refuses rows without them;
+    ``answer="ground-truth"`` answers every row with its ground truth and calls no tools.
+    """
+
+    def __init__(self, rows: Iterable[Mapping[str, Any]], *, answer: str = ANSWER_STEPS, **faults: Any) -> None:
+        if answer not in ANSWER_MODES:
+            raise ValueError(f"answer must be one of {', '.join(map(repr, ANSWER_MODES))}, got {answer!r}")
+        self.answer = answer
         self.faults = Faults(**faults)
         self._rows: dict[str, _Row] = {}
+        missing: list[str] = []
+        total = 0
         for index, row in enumerate(rows):
+            total += 1
             prompt = row.get("user_prompt")
             if not isinstance(prompt, str):
                 raise ValueError(f"row {index}: user_prompt must be a string")
-            steps = row.get("steps") or []
-            if isinstance(steps, str):  # CSV/parquet may carry the plan as JSON text
-                steps = json.loads(steps, parse_float=Decimal)
-            self._rows[prompt] = _Row(str(row.get("id", index)), tuple(steps), str(row.get("ground_truth", "")))
+            steps: tuple[dict[str, Any], ...] = ()
+            if answer == ANSWER_STEPS:
+                steps = _row_steps(index, row)
+                if not steps:
+                    missing.append(_row_label(index, row))
+            self._rows[prompt] = _Row(str(row.get("id", index)), steps, str(row.get("ground_truth", "")))
+        if missing:
+            raise ValueError(
+                f"{missing[0]} has no `steps` to replay ({len(missing)} of {total} rows lack a non-empty "
+                f"`steps` list). The scripted policy solves rows by calling the tools in `steps`; pass "
+                f"--answer ground-truth (answer='ground-truth' in Python) to answer every row with its "
+                f"ground truth without calling tools."
+            )
         self._lock = threading.Lock()
         self._request_count = 0
         self._final_counts: dict[str, int] = {}
 
     @classmethod
-    def from_jsonl(cls, path: str | Path, **faults: Any) -> ScriptedPolicy:
-        return cls(load_rows(path), **faults)
+    def from_jsonl(cls, path: str | Path, *, answer: str = ANSWER_STEPS, **faults: Any) -> ScriptedPolicy:
+        return cls(load_rows(path), answer=answer, **faults)
 
     @property
     def request_count(self) -> int:
@@ -254,6 +300,9 @@ class ScriptedPolicy:
             if fault_calls < len(pending):
                 return self._fault_call(pending[fault_calls], row, model, prompt_tokens)
 
+        if self.answer == ANSWER_GROUND_TRUTH:
+            return self._final(row.ground_truth, row, body, model, prompt_tokens)
+
         parsed: list[Number] = []
         for index, result in enumerate(results):
             if result.lstrip().startswith("Error:"):
@@ -276,7 +325,9 @@ class ScriptedPolicy:
                 completion_tokens=max(1, _words(step["tool"]) + len(step.get("arguments") or {})),
             )
 
-        answer = results[-1].strip() if results else row.ground_truth
+        return self._final(results[-1].strip(), row, body, model, prompt_tokens)
+
+    def _final(self, answer: str, row: _Row, body: Mapping[str, Any], model: str, prompt_tokens: int) -> dict[str, Any]:
         if self._wrong_this_time(row, body):
             answer = _off_by_one(answer)
         return self._answer(f"The answer is {answer}.\n#### {answer}", model, prompt_tokens)
@@ -319,11 +370,19 @@ def serve_scripted_policy(
     port: int = 8001,
     *,
     ready: Callable[[str], None] | None = None,
+    answer: str = ANSWER_STEPS,
     **faults: Any,
 ) -> None:
-    """Serve the TEST DOUBLE policy until interrupted; ``ready(base_url)`` is called once listening."""
+    """Serve the TEST DOUBLE policy until interrupted; ``ready(base_url)`` is called once listening.
+
+    Raises ValueError before listening if a row cannot be served in the ``answer`` mode.
+    """
     rows = load_rows(dataset) if isinstance(dataset, str | Path) else dataset
-    server = ScriptedOpenAIServer(ScriptedPolicy(rows, **faults), host=host, port=port)
+    _serve(ScriptedPolicy(rows, answer=answer, **faults), host, port, ready)
+
+
+def _serve(policy: ScriptedPolicy, host: str, port: int, ready: Callable[[str], None] | None) -> None:
+    server = ScriptedOpenAIServer(policy, host=host, port=port)
     if ready is not None:
         ready(f"http://{host}:{server.port}/v1")
     try:
@@ -336,6 +395,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of ``osmosis-local serve-scripted-policy``."""
     add = parser.add_argument
     add("-d", "--dataset", required=True, help="JSONL dataset whose `steps` the policy replays")
+    add("--answer", choices=ANSWER_MODES, default=ANSWER_STEPS,
+        help="steps (default): replay each row's `steps` as tool calls, refusing a dataset with rows "
+        "without them; ground-truth: answer every row with its ground truth, calling no tools")
     add("--host", default="127.0.0.1", help="interface to bind (default: 127.0.0.1)")
     add("--port", type=int, default=8001, help="port (default: 8001; 0 picks a free port)")
     add("--latency", type=float, default=0.0, metavar="S", help="fixed delay per request, seconds")
@@ -366,15 +428,17 @@ def run(args: argparse.Namespace) -> int:
     try:
         faults = faults_from_args(args)
         rows = load_rows(args.dataset)
+        policy = ScriptedPolicy(rows, answer=args.answer, **asdict(faults))
     except (OSError, ValueError) as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
+    mode = "; answers with the ground truth, no tool calls" if args.answer == ANSWER_GROUND_TRUTH else ""
 
     def ready(base_url: str) -> None:
-        print(f"Scripted policy (TEST DOUBLE, not a model): {len(rows)} rows at {base_url}", flush=True)
+        print(f"Scripted policy (TEST DOUBLE, not a model{mode}): {len(rows)} rows at {base_url}", flush=True)
 
     try:
-        serve_scripted_policy(rows, args.host, args.port, ready=ready, **asdict(faults))
+        _serve(policy, args.host, args.port, ready)
     except OSError as exc:
         print(f"Error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1

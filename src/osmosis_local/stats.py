@@ -1,16 +1,17 @@
 """Eval statistics: summary numbers, the unbiased pass@k estimator, paired baseline comparison.
 
-Pure functions over plain lists/dicts so the runner, the report and the tests share one definition.
+Pure functions over plain lists/dicts; the runner builds every figure it reports through
+`eval_fn_summary` and `paired_comparison`, so the console, the `-o` file and the API agree.
 
-How missing scores are treated (a deliberate improvement on the contract, §7, which silently scores a
-raising eval fn as 0.0 and a failed run as 0.0):
+How missing scores are treated:
 
 * every per-run score is a ``float`` or a :class:`NoScore` marker - ``NoScore.ERROR`` (the eval fn
   raised) or ``NoScore.RUN_FAILED`` (the agent run failed, so there was nothing to score);
 * ``mean/std/min/max`` are over **scored runs only**, and ``scored``/``errors``/``unscored`` counts are
   reported next to them, so a broken eval fn is visible instead of dragging the mean toward 0;
+  ``mean_all_runs`` is the mean over every run with each non-score counted as 0 (the original SDK's mean);
 * **pass@k counts every non-score as a failure** (as do runs that never happened, e.g. after an early
-  stop), because "did the policy produce a passing answer" is then honestly "no";
+  stop), whatever the threshold, because "did the policy produce a passing answer" is then honestly "no";
 * the paired baseline comparison uses only (row, run) pairs where both sides have a score.
 """
 
@@ -110,11 +111,14 @@ def eval_fn_summary(
 ) -> dict[str, Any]:
     """Everything the report shows for one eval fn and one model.
 
-    ``per_row[i][k]`` is run k of row i. Returns mean/std/min/max over scored runs, the
-    scored/errors/unscored counts, and the pass@k entries (only when ``n_requested > 1``).
+    ``per_row[i][k]`` is run k of row i. Returns mean/std/min/max over scored runs, ``mean_all_runs``
+    (every run, an error or a failed run counting as 0), the scored/errors/unscored counts, and the
+    pass@k entries (only when ``n_requested > 1``).
     """
     flat = [s for runs in per_row for s in runs]
-    result: dict[str, Any] = summarize([float(s) for s in flat if is_score(s)])
+    scored = [float(s) for s in flat if is_score(s)]
+    result: dict[str, Any] = summarize(scored)
+    result["mean_all_runs"] = math.fsum(scored) / len(flat) if flat else None
     result.update(count_outcomes(flat))
     result.update(pass_at_k_table(per_row, threshold, n_requested))
     return result

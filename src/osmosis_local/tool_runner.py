@@ -1,11 +1,10 @@
-"""Run the policy's tool calls against a FastMCP server (contract §4 "Execution", weak spot 8).
+"""Run the policy's tool calls against a FastMCP server through one open `fastmcp.Client`.
 
-Calls go through the public `fastmcp.Client` over the in-memory transport instead of the
-reference's private `_tool_manager`, each with a timeout (the reference had none). Every problem
-the *model* can cause - unknown tool, arguments that aren't a JSON object, validation errors, the
-tool raising, a timeout - becomes a tool message `"Error: ..."` so the loop continues and the model
-can react; only a dead client/transport raises (`ToolTransportError`), because no later call could
-succeed either.
+The same client lists the tools (for the schemas the model is offered) and calls them, each call with
+a timeout. Every problem the *model* can cause - unknown tool, arguments that aren't a JSON object,
+validation errors, the tool raising, a timeout - becomes a tool message `"Error: ..."` so the loop
+continues and the model can react; only a dead client/transport raises (`ToolTransportError`),
+because no later call could succeed either. docs/contract.md §4 describes the SDK's execution.
 """
 
 from __future__ import annotations
@@ -15,6 +14,8 @@ import logging
 import time
 from dataclasses import dataclass
 from typing import Any
+
+from fastmcp.exceptions import McpError
 
 __all__ = [
     "DEFAULT_TOOL_TIMEOUT_S",
@@ -47,13 +48,9 @@ class ToolCallOutcome:
     duration_ms: float
     arguments: dict[str, Any] | None = None  # the parsed arguments, when they parsed
 
-    def tool_message(self) -> dict[str, Any]:
-        """The OpenAI-style tool message for the next LLM call."""
-        return {"role": "tool", "content": self.content, "tool_call_id": self.call_id}
-
 
 def format_tool_value(value: Any) -> str:
-    """Serialize a tool's value as §4 says: str kept, bool true/false, numbers str(), else JSON."""
+    """Serialize a tool's value as the SDK does: str kept, bool true/false, numbers str(), else JSON."""
     if isinstance(value, str):
         return value
     if isinstance(value, bool):
@@ -163,14 +160,18 @@ class ToolRunner:
             )
         except TimeoutError:
             return outcome(f"Error: tool '{name}' timed out after {self.timeout_s:g}s", True, args)
-        except Exception as exc:  # noqa: BLE001 - classified below
+        except McpError as exc:
             code = getattr(getattr(exc, "error", None), "code", None)
-            if type(exc).__name__ in ("MCPError", "McpError") and code != _CONNECTION_CLOSED:
+            if code != _CONNECTION_CLOSED:
                 if code == _REQUEST_TIMEOUT or "timed out" in str(exc).lower():
                     text = f"Error: tool '{name}' timed out after {self.timeout_s:g}s"
                 else:
                     text = f"Error: tool '{name}' failed: {_error_text(exc)}"
                 return outcome(text, True, args)
+            raise ToolTransportError(
+                f"MCP client failed while calling tool '{name}': {type(exc).__name__}: {exc}"
+            ) from exc
+        except Exception as exc:  # noqa: BLE001 - the client or its transport broke
             raise ToolTransportError(
                 f"MCP client failed while calling tool '{name}': {type(exc).__name__}: {exc}"
             ) from exc

@@ -1,9 +1,8 @@
-"""MCP tool definitions -> OpenAI function tools, without the reference's losses (weak spots 5-6).
+"""MCP tool definitions -> OpenAI function tools that keep the tools' JSON Schema.
 
-The reference flattened every property to `{type, description, enum}`: array `items`, nested object
-properties, defaults and `integer` vs `number` were lost, an int `enum` crashed, and an `array`
-without `items` made OpenAI reject every request. Here the JSON Schema is kept, with only the
-changes providers need:
+The JSON Schema of each tool is passed on, with only the changes providers need (the SDK
+flattens every property to `{type, description, enum}`, losing array `items`, nested objects,
+defaults and `integer`; see docs/contract.md §4 and weak spots 5-6):
 
 - local `$ref` (`#/$defs/...`, `#/definitions/...`) is inlined; recursive refs become `{}`;
 - `anyOf`/`oneOf` `[X, {"type": "null"}]` becomes `X` (optional-ness is already expressed by
@@ -13,7 +12,7 @@ changes providers need:
 - an `array` without `items` gets `items: {}` and a warning instead of failing every row.
 
 Tools are read through the public client API (`list_tools`), so mounted servers and enable/disable
-flags are honoured (weak spot 6).
+flags are honoured (docs/contract.md, weak spot 6).
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ line, written with a single ``write`` on an ``O_APPEND`` descriptor and fsynced 
 returns, so at most the line being written when the process died is lost - and the reader skips that
 torn line with a warning instead of failing.
 
-This module never prints or logs record contents (they may hold prompts, answers, and - before the
-runner's redaction pass - secrets); warnings name only the file and line number.
+This module never prints or logs record contents (they may hold prompts and answers); warnings name
+only the file, the line number and the record key.
 """
 
 from __future__ import annotations
@@ -22,12 +22,23 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from pydantic import ValidationError
+
+from osmosis_local.records import HEADER_KEY, LogHeader, RunRecord, run_key
+from osmosis_local.redaction import NO_SECRETS, Redactor
+
+__all__ = [
+    "LoadedLog",
+    "RunLog",
+    "TranscriptLog",
+    "encode_record",
+    "load_completed",
+    "read_log",
+    "read_records",
+    "run_key",
+]
+
 logger = logging.getLogger(__name__)
-
-
-def run_key(row_index: int, run_index: int, model_tag: str = "primary") -> str:
-    """The record key the runner and ``--resume`` agree on: ``row-<i>/run-<k>/<model_tag>``."""
-    return f"row-{row_index}/run-{run_index}/{model_tag}"
 
 
 def _json_safe(value: Any) -> Any:
@@ -78,7 +89,10 @@ class TranscriptLog:
 
     def append(self, record: dict[str, Any]) -> None:
         """Write one record as one line and fsync it; safe to call from many threads."""
-        line = encode_record(record)
+        self.append_line(encode_record(record))
+
+    def append_line(self, line: bytes) -> None:
+        """Write one already-encoded, newline-terminated line and fsync it."""
         with self._lock:
             if self._fd is None:
                 self._fd = self._open()
@@ -133,4 +147,68 @@ def read_records(path: str | Path) -> list[dict[str, Any]]:
 
 def load_completed(path: str | Path) -> dict[str, dict[str, Any]]:
     """``{key: record}`` of finished runs for ``--resume``; a missing file is empty, later duplicates win."""
-    return {record["key"]: record for record in read_records(path)}
+    return {record["key"]: record for record in read_records(path) if record["key"] != HEADER_KEY}
+
+
+class RunLog:
+    """The typed transcript log of one run: a `LogHeader` line, then one `RunRecord` line per finished run.
+
+    Each line is serialised once and redacted once (``redactor``) on its way to the file.
+    """
+
+    def __init__(self, path: str | Path, *, redactor: Redactor = NO_SECRETS) -> None:
+        self.path = Path(path)
+        self._log = TranscriptLog(self.path)
+        self._redact = redactor
+
+    def _line(self, model: LogHeader | RunRecord) -> bytes:
+        return (self._redact(model.model_dump_json()) + "\n").encode("utf-8")
+
+    def write_header(self, header: LogHeader) -> None:
+        self._log.append_line(self._line(header))
+
+    def append(self, record: RunRecord) -> None:
+        self._log.append_line(self._line(record))
+
+    async def aappend(self, record: RunRecord) -> None:
+        """``append`` off the event loop (fsync blocks)."""
+        line = self._line(record)
+        await asyncio.to_thread(self._log.append_line, line)
+
+    def close(self) -> None:
+        self._log.close()
+
+    def __enter__(self) -> RunLog:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class LoadedLog:
+    """A transcript log read back: its header (None for a log without one) and its run records."""
+
+    def __init__(self, header: LogHeader | None, records: list[RunRecord]) -> None:
+        self.header = header
+        self.records = records
+
+    def latest(self) -> dict[str, RunRecord]:
+        """``{key: record}``; a run recorded twice (a resumed failure) keeps its last record."""
+        return {record.key: record for record in self.records}
+
+
+def read_log(path: str | Path) -> LoadedLog:
+    """Read a transcript log; lines that are not a header or a run record are skipped with a warning."""
+    header: LogHeader | None = None
+    records: list[RunRecord] = []
+    for raw in read_records(path):
+        try:
+            if raw.get("kind") == "header" or raw["key"] == HEADER_KEY:
+                header = header or LogHeader.model_validate(raw)
+            else:
+                records.append(RunRecord.model_validate(raw))
+        except ValidationError as exc:
+            logger.warning(
+                "%s: skipping record %r: not a run record (%d problems)", path, raw["key"][:80], exc.error_count()
+            )
+    return LoadedLog(header, records)

@@ -1,26 +1,36 @@
-"""Console output for `test` and `eval`: header, a rich progress bar with ETA, per-run lines, tables.
+"""Console output for `test` and `eval`: a set-up spinner, a header, a progress bar, per-run lines, tables.
 
-Progress and per-run lines go to stderr and the final tables to stdout, so `-o` JSON and shell
-pipelines stay clean; `-q` silences everything but errors.
+The reporters are the runs' hooks. Progress and per-run lines go to stderr and the final tables to
+stdout, so pipelines stay clean; `-q` silences everything but errors. Nothing from a user, a dataset, a
+model or a provider is ever read as rich markup, and every line passes through the run's `Redactor`.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from osmosis_local import __version__
 from osmosis_local.console_format import format_duration, format_score, shorten
+from osmosis_local.evaluation import EvalHooks, EvalPlan
+from osmosis_local.records import RunRecord
+from osmosis_local.redaction import NO_SECRETS, Redactor
+from osmosis_local.results import EvalFnStats, EvalResult, TestResult, TestRowResult
+from osmosis_local.rollout_test import TestHooks
 
 
-class _Reporter:
-    def __init__(self, *, quiet: bool) -> None:
+class ConsoleReporter:
+    """What both commands print around their runs."""
+
+    def __init__(self, *, quiet: bool, redactor: Redactor = NO_SECRETS) -> None:
         self.quiet = quiet
+        self.redact = redactor
         # Wide tables when piped to a file or CI log, where rich would otherwise assume 80 columns.
         width = None if sys.stdout.isatty() else 160
         self.out = Console(highlight=False, soft_wrap=True, width=width)
@@ -30,6 +40,13 @@ class _Reporter:
         self._status: Any = None
         self._said_preparing = False
 
+    def _print(self, console: Console, *parts: str | tuple[str, str]) -> None:
+        """Plain text, or (text, style) pairs; never parsed as markup, always redacted."""
+        text = Text.assemble(
+            *((self.redact(p), "") if isinstance(p, str) else (self.redact(p[0]), p[1]) for p in parts)
+        )
+        console.print(text, highlight=False, soft_wrap=True)
+
     def preparing(self, step: str) -> None:
         """Say what set-up is doing: importing litellm alone takes seconds, and a silent start looks hung.
 
@@ -38,13 +55,14 @@ class _Reporter:
         if self.quiet:
             return
         if self.err.is_terminal:
+            label = Text(f"Preparing: {step}...")
             if self._status is None:
-                self._status = self.err.status(f"Preparing: {step}...")
+                self._status = self.err.status(label)
                 self._status.start()
             else:
-                self._status.update(f"Preparing: {step}...")
+                self._status.update(label)
         elif not self._said_preparing:
-            self.err.print("Preparing: dataset, eval functions, MCP tools, model client, preflight request...", markup=False)
+            self._print(self.err, "Preparing: dataset, eval functions, MCP tools, model client, preflight request...")
         self._said_preparing = True
 
     def end_preparing(self) -> None:
@@ -54,7 +72,8 @@ class _Reporter:
 
     def error(self, message: str) -> None:
         self.end_preparing()
-        self.err.print(f"[bold red]Error:[/] {message}", markup=True, highlight=False)
+        self.stop_progress()
+        self._print(self.err, ("Error:", "bold red"), " ", message)
 
     def setup_failed(self, exc: BaseException, *, debug: bool) -> None:
         """One line saying what to fix; with --debug also the full chain behind it."""
@@ -62,17 +81,21 @@ class _Reporter:
         if debug:
             import traceback
 
-            self.err.print("".join(traceback.format_exception(exc)), markup=False, highlight=False)
+            self._print(self.err, "".join(traceback.format_exception(exc)))
 
     def note(self, message: str) -> None:
         if not self.quiet:
-            self.err.print(message, markup=False)
+            self._print(self.err, message)
+
+    def warning(self, message: str) -> None:
+        if not self.quiet:
+            self._print(self.err, ("  Warning:", "yellow"), " ", message)
 
     def start_progress(self, *, total: int, completed: int = 0) -> None:
         if self.quiet:
             return
         self.progress = Progress(
-            TextColumn("[progress.description]{task.description}"),
+            TextColumn("{task.description}", markup=False),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
@@ -93,126 +116,189 @@ class _Reporter:
         if self.quiet:
             return
         console = self.progress.console if self.progress is not None else self.err
-        console.print(text, markup=False, highlight=False)
+        self._print(console, text)
         if self.progress is not None:
             self.progress.advance(self._task)
 
 
-class EvalReporter(_Reporter):
-    """What `eval` prints (contract §7 console, plus errors and the baseline comparison)."""
+def _has_all_runs_column(stats: list[EvalFnStats]) -> bool:
+    return any(s.mean != s.mean_all_runs for s in stats)
 
-    def header(self, args: argparse.Namespace, models: list[Any], eval_fns: list[Any], n_rows: int,
-               tools: list[dict[str, Any]], warnings: list[str], log_path: Any, *, resumed: int) -> None:
-        if self.quiet:
-            return
-        self.err.print(f"osmosis-eval v{__version__} (osmosis-local)", markup=False)
-        for m in models:
-            endpoint = m.client.config.api_base or "provider default"
-            self.err.print(f"  {m.tag.capitalize()} model: {m.display_name}  [{endpoint}]", markup=False)
-        for fn in eval_fns:
-            self.err.print(f"  Eval fn: {fn.name} ({fn.mode} mode)", markup=False)
-        self.err.print(f"  Rows: {n_rows}  Runs per row: {args.n}  Batch size: {args.batch_size}  Tools: {len(tools)}", markup=False)
-        self.err.print(f"  Transcript log: {log_path}" + (f" (resuming: {resumed} runs already done)" if resumed else ""), markup=False)
-        for warning in warnings:
-            self.err.print(f"  [yellow]Warning:[/] {warning}", highlight=False)
 
-    def run_finished(self, record: dict[str, Any], done: int, total: int) -> None:
-        status = "OK" if record["success"] else "FAILED"
-        scores = ", ".join(f"{name}={value:.3f}" for name, value in record["scores"].items())
-        errors = ", ".join(f"{name}=ERROR" for name in record.get("score_errors") or {})
+class EvalReporter(ConsoleReporter, EvalHooks):
+    """What `eval` prints."""
+
+    def started(self, plan: EvalPlan) -> None:
+        self.redact = plan.redactor
+        self.end_preparing()
+        if not self.quiet:
+            self._print(self.err, f"osmosis-eval v{__version__} (osmosis-local)")
+            for m in plan.models:
+                self._print(
+                    self.err, f"  {m.tag.capitalize()} model: {m.display_name}  [{m.base_url or 'provider default'}]"
+                )
+            for name, mode in plan.eval_fns:
+                self._print(self.err, f"  Eval fn: {name} ({mode} mode)")
+            self._print(
+                self.err,
+                f"  Rows: {plan.rows}  Runs per row: {plan.runs_per_row}  Batch size: {plan.batch_size}  "
+                f"Tools: {plan.tools}",
+            )
+            resumed = f" (resuming: {plan.resumed} runs already done)" if plan.resumed else ""
+            self._print(self.err, f"  Transcript log: {plan.log_path}{resumed}")
+            for warning in plan.warnings:
+                self.warning(warning)
+        self.start_progress(total=plan.total, completed=plan.resumed)
+
+    def run_finished(self, record: RunRecord, done: int, total: int) -> None:
+        status = "OK" if record.success else "FAILED"
+        scores = ", ".join(f"{name}={value:.3f}" for name, value in record.scores.items())
+        errors = ", ".join(f"{name}=ERROR" for name in record.score_errors)
         parts = ", ".join(p for p in (scores, errors) if p)
         line = (
-            f"[{done}/{total}] [row {record['row_index']} run {record['run_index']} {record['model_tag']}] {status} "
-            f"({format_duration(record['duration_ms'])}, {record['tokens']} tokens)"
+            f"[{done}/{total}] [row {record.row_index} run {record.run_index} {record.model_tag}] {status} "
+            f"({format_duration(record.duration_ms)}, {record.tokens} tokens)"
         )
         if parts:
             line += f" [{parts}]"
-        if record.get("error"):
-            line += f" - {shorten(record['error'], 80)}"
+        if record.error:
+            line += f" - {shorten(record.error, 80)}"
         self._line(line)
 
-    def final_report(self, output: dict[str, Any]) -> None:
+    def finished(self, result: EvalResult) -> None:
+        self.stop_progress()
         if self.quiet:
+            for problem in result.summary.problems:
+                self.error(problem)
             return
-        summary = output["summary"]
-        config = output["config"]
+        summary, config = result.summary, result.config
         self.out.print()
-        self.out.print(
-            f"Rows: {summary['total_rows']}  Runs per row: {config['n_runs']}  Total runs: {summary['total_runs']}  "
-            f"Failed runs: {summary['failed_runs']}  Duration: {format_duration(summary['total_duration_ms'])}  "
-            f"Total tokens: {summary['total_tokens']}",
-            markup=False,
+        self._print(
+            self.out,
+            f"Rows: {summary.total_rows}  Runs per row: {config.n_runs}  Total runs: {summary.total_runs}  "
+            f"Failed runs: {summary.failed_runs}  Duration: {format_duration(summary.total_duration_ms)}  "
+            f"Total tokens: {summary.total_tokens}",
         )
-        if summary.get("stopped_early"):
-            self.out.print(f"[bold red]Stopped early:[/] {summary.get('stop_reason')}")
-        if summary.get("judge_usage"):
-            j = summary["judge_usage"]
-            self.out.print(f"Judge calls: {j['calls']} (+{j['cache_hits']} cached), judge tokens: {j['total_tokens']}", markup=False)
-        per_model = output.get("model_summaries") or [
-            {"model": config["model"], "model_tag": "primary", "total_runs": summary["total_runs"],
-             "total_tokens": summary["total_tokens"], "eval_fns": summary["eval_fns"],
-             "total_duration_ms": sum(run["duration_ms"] for row in output["rows"] for run in row["runs"])}
-        ]
+        if summary.stopped_early:
+            self._print(self.out, ("Stopped early:", "bold red"), " ", summary.stop_reason or "")
+        if summary.judge_usage:
+            j = summary.judge_usage
+            self._print(self.out, f"Judge calls: {j.calls} (+{j.cache_hits} cached), judge tokens: {j.total_tokens}")
+        per_model = result.model_summaries
+        rows_by_model: list[tuple[str, int, int, float, dict[str, EvalFnStats]]] = (
+            [(m.model, m.total_runs, m.total_tokens, m.total_duration_ms, m.eval_fns) for m in per_model]
+            if per_model
+            else [
+                (
+                    config.model,
+                    summary.total_runs,
+                    summary.total_tokens,
+                    sum(run.duration_ms for row in result.rows for run in row.runs),
+                    summary.eval_fns,
+                )
+            ]
+        )
         perf = Table(title="Performance")
         for col in ("Model", "Runs", "Avg Latency", "Avg Tokens"):
             perf.add_column(col)
-        for m in per_model:
-            runs = max(1, m["total_runs"])
-            perf.add_row(m["model"], str(m["total_runs"]), format_duration(m["total_duration_ms"] / runs), f"{m['total_tokens'] / runs:.0f}")
+        for model, runs, tokens, duration, _ in rows_by_model:
+            n = max(1, runs)
+            perf.add_row(Text(model), str(runs), format_duration(duration / n), f"{tokens / n:.0f}")
         self.out.print(perf)
+        all_stats = [s for *_, fns in rows_by_model for s in fns.values()]
+        ks = sorted({k for s in all_stats for k in s.pass_at()})
+        both_means = _has_all_runs_column(all_stats)
         results = Table(title="Eval Results")
-        pass_keys = sorted({k for m in per_model for s in m["eval_fns"].values() for k in s if k.startswith("pass_at_")},
-                           key=lambda k: int(k.split("_")[-1]))
-        for col in ("Eval Function", "Model", "Mean", "Min", "Max", "Std", *[k.replace("pass_at_", "pass@") for k in pass_keys], "Scored", "Errors", "Unscored"):
+        columns = [
+            "Eval Function",
+            "Model",
+            "Mean",
+            *(["Mean (all runs)"] if both_means else []),
+            "Min",
+            "Max",
+            "Std",
+            *[f"pass@{k}" for k in ks],
+            "Scored",
+            "Errors",
+            "Unscored",
+        ]
+        for col in columns:
             results.add_column(col)
-        for name in config["eval_fns"]:
-            for m in per_model:
-                s = m["eval_fns"][name]
-                results.add_row(name, m["model"], format_score(s.get("mean")), format_score(s.get("min")), format_score(s.get("max")),
-                                format_score(s.get("std")), *[format_score(s.get(k)) for k in pass_keys],
-                                str(s["scored"]), str(s["errors"]), str(s["unscored"]))
+        for name in config.eval_fns:
+            for model, *_, fns in rows_by_model:
+                s = fns[name]
+                results.add_row(
+                    Text(name),
+                    Text(model),
+                    format_score(s.mean),
+                    *([format_score(s.mean_all_runs)] if both_means else []),
+                    format_score(s.min),
+                    format_score(s.max),
+                    format_score(s.std),
+                    *[format_score(s.pass_at().get(k)) for k in ks],
+                    str(s.scored),
+                    str(s.errors),
+                    str(s.unscored),
+                )
         self.out.print(results)
-        if output.get("comparison"):
+        if both_means:
+            self._print(self.out, "Mean: over scored runs. Mean (all runs): failed runs and scorer errors count as 0.")
+        if result.comparison:
             comp = Table(title="Baseline comparison (paired by row and run)")
             for col in ("Eval Function", "Wins", "Losses", "Ties", "Unpaired", "Win rate"):
                 comp.add_column(col)
-            for name, c in output["comparison"].items():
-                comp.add_row(name, str(c["wins"]), str(c["losses"]), str(c["ties"]), str(c["unpaired"]), format_score(c.get("win_rate")))
+            for name, c in result.comparison.items():
+                comp.add_row(
+                    Text(name), str(c.wins), str(c.losses), str(c.ties), str(c.unpaired), format_score(c.win_rate)
+                )
             self.out.print(comp)
-        self.out.print(f"Transcripts: {output['transcript_log']}", markup=False)
+        self._print(self.out, f"Transcripts: {result.transcript_log}")
+        for problem in summary.problems:
+            self.error(problem)
 
 
-class TestReporter(_Reporter):
-    """What `test` prints (contract §6 console)."""
+class TestReporter(ConsoleReporter, TestHooks):
+    """What `test` prints."""
 
-    def header(self, model_name: str, n_rows: int, tools: list[dict[str, Any]], warnings: list[str], log_path: Any) -> None:
-        if self.quiet:
-            return
-        self.err.print(f"osmosis-rollout-test v{__version__} (osmosis-local)", markup=False)
-        self.err.print(f"  Model: {model_name}  Rows: {n_rows}  Tools: {len(tools)}  Transcript log: {log_path}", markup=False)
-        for warning in warnings:
-            self.err.print(f"  [yellow]Warning:[/] {warning}", highlight=False)
+    __test__ = False  # not a pytest test class
 
-    def row_finished(self, index: int, total: int, record: dict[str, Any]) -> None:
-        status = "OK" if record["success"] else "FAILED"
-        line = f"[{index}/{total}] Row {record['row_index']}: {status} ({format_duration(record['duration_ms'])}, {record['token_usage'].get('total_tokens', 0)} tokens)"
-        if record.get("error"):
-            line += f" - {shorten(record['error'])}"
+    def started(
+        self, *, model: str, rows: int, tools: int, warnings: list[str], log_path: Path, redactor: Redactor
+    ) -> None:
+        self.redact = redactor
+        self.end_preparing()
+        if not self.quiet:
+            self._print(self.err, f"osmosis-rollout-test v{__version__} (osmosis-local)")
+            self._print(self.err, f"  Model: {model}  Rows: {rows}  Tools: {tools}  Transcript log: {log_path}")
+            for warning in warnings:
+                self.warning(warning)
+        self.start_progress(total=rows)
+
+    def row_finished(self, index: int, total: int, row: TestRowResult) -> None:
+        status = "OK" if row.success else "FAILED"
+        line = (
+            f"[{index}/{total}] Row {row.row_index}: {status} "
+            f"({format_duration(row.duration_ms)}, {row.token_usage.total_tokens} tokens)"
+        )
+        if row.error:
+            line += f" - {shorten(row.error)}"
         self._line(line)
 
-    def summary(self, output: dict[str, Any]) -> None:
+    def finished(self, result: TestResult) -> None:
+        self.stop_progress()
         if self.quiet:
             return
-        s = output["summary"]
+        s = result.summary
         self.out.print()
-        self.out.print(
-            f"Total: {s['total']}  Passed: {s['passed']}  Failed: {s['failed']}  "
-            f"Duration: {format_duration(s['total_duration_ms'])}  Total tokens: {s['total_tokens']}",
-            markup=False,
+        self._print(
+            self.out,
+            f"Total: {s.total}  Passed: {s.passed}  Failed: {s.failed}  "
+            f"Duration: {format_duration(s.total_duration_ms)}  Total tokens: {s.total_tokens}",
         )
-        if s.get("stopped_early"):
-            self.out.print(f"[bold red]Stopped early:[/] {s.get('stop_reason')}")
-        reasons = s.get("finish_reasons") or {}
-        if reasons:
-            self.out.print("Finish reasons: " + ", ".join(f"{k}={v}" for k, v in sorted(reasons.items())), markup=False)
-        self.out.print(f"Transcripts: {output['transcript_log']}", markup=False)
+        if s.stopped_early:
+            self._print(self.out, ("Stopped early:", "bold red"), " ", s.stop_reason or "")
+        if s.finish_reasons:
+            self._print(
+                self.out, "Finish reasons: " + ", ".join(f"{k}={v}" for k, v in sorted(s.finish_reasons.items()))
+            )
+        self._print(self.out, f"Transcripts: {result.transcript_log}")

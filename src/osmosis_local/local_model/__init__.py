@@ -19,7 +19,6 @@ _LAZY = {
     "LocalEngine": "osmosis_local.local_model.engine",
     "start_local_endpoint": "osmosis_local.local_model.server",
     "serve_model": "osmosis_local.local_model.server",
-    "add_serve_model_arguments": "osmosis_local.local_model.server",
     "run_serve_model": "osmosis_local.local_model.server",
     "LocalModelError": "osmosis_local.local_model.errors",
 }

@@ -163,22 +163,12 @@ def serve_model(model_name: str = DEFAULT_LOCAL_MODEL, host: str = LOOPBACK, por
     uvicorn.run(create_app(engine), host=host, port=port, log_level="warning", lifespan="off")
 
 
-def add_serve_model_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """The `serve-model` flags, for the CLI to attach to its sub-parser."""
-    parser.add_argument("--model", default=DEFAULT_LOCAL_MODEL, help=f"local model to serve (default {DEFAULT_LOCAL_MODEL})")
-    parser.add_argument("--host", default=LOOPBACK, help="address to bind (default 127.0.0.1; no authentication)")
-    parser.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
-    parser.add_argument("--n-ctx", type=int, default=None, help="context size in tokens (default: the model's, 8192)")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores available)")
-    return parser
-
-
 def run_serve_model(args: argparse.Namespace) -> int:
-    """Run `serve-model` from parsed arguments (`n_ctx`/`threads` optional); print a one-line error
-    and return 1 on failure."""
+    """Run `serve-model` from the arguments `osmosis-local serve-model` parsed (declared in
+    `osmosis_local.commands.serve`: model, host, port, n_ctx, threads; None means the default);
+    print a one-line error and return 1 on failure."""
     try:
-        serve_model(args.model, args.host, args.port,
-                    n_ctx=getattr(args, "n_ctx", None), threads=getattr(args, "threads", None))
+        serve_model(args.model, args.host, args.port, n_ctx=args.n_ctx, threads=args.threads)
     except (LocalModelError, ValueError, OSError) as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1

@@ -1,4 +1,4 @@
-"""LLM-judge rubric scoring (contract §3): `evaluate_rubric`, its async twin, and judge token usage.
+"""LLM-judge rubric scoring (docs/contract.md §3): `evaluate_rubric`, its async twin, and judge token usage.
 
 Module map: `spec` validates and resolves a call, `keys` finds the API key, `prompt` builds the
 sentinel-fenced prompt, `request` builds the litellm call, `parse` reads the reply, `cache` stores

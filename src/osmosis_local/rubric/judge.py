@@ -1,6 +1,6 @@
-"""`evaluate_rubric` / `aevaluate_rubric`: score one answer against a rubric with an LLM judge (§3).
+"""`evaluate_rubric` / `aevaluate_rubric`: score one answer against a rubric with an LLM judge (docs/contract.md §3).
 
-Compared with the SDK (weak spot 14), this version
+Compared with the SDK (docs/contract.md, weak spot 14), this version
 - validates every input before looking up the API key (see `spec`);
 - retries 429/5xx/timeouts with backoff, honouring Retry-After (`llm_call`); tune with
   ``model_info["retry"]`` (a `RetryPolicy`, a dict of its fields, or an attempt count) or the env knobs

@@ -1,4 +1,4 @@
-"""API-key resolution for the judge (contract §3), kept apart so its messages are easy to test.
+"""API-key resolution for the judge (docs/contract.md §3), kept apart so its messages are easy to test.
 
 Order for a hosted provider: a non-blank ``model_info["api_key"]``, then the variable named by
 ``model_info["api_key_env"]``, then the provider's default variable. For an OpenAI-compatible endpoint

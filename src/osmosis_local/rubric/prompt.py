@@ -1,4 +1,4 @@
-"""The judge prompt (contract §3): a system text and a user text of inert, sentinel-fenced blocks.
+"""The judge prompt (docs/contract.md §3): a system text and a user text of inert, sentinel-fenced blocks.
 
 Same structure and block order as the SDK, with one hardening: inside every quoted text (original
 input, candidate output, ground truth, metadata) the sentinel brackets ``<<<`` / ``>>>`` are replaced by

