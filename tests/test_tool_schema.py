@@ -17,7 +17,6 @@ from osmosis_local.tool_schema import (
     convert_tool,
     convert_tools,
     load_openai_tools,
-    openai_tools_for_server,
 )
 
 
@@ -342,17 +341,6 @@ def test_load_openai_tools_accepts_an_open_client() -> None:
 
     tools, _ = asyncio.run(run())
     assert [t["function"]["name"] for t in tools] == ["add", "count", "area", "lookup"]
-
-
-def test_sync_helper_works_inside_and_outside_an_event_loop() -> None:
-    outside, _ = openai_tools_for_server(_server())
-
-    async def inside():
-        return openai_tools_for_server(_server())
-
-    inside_tools, _ = asyncio.run(inside())
-    assert outside == inside_tools
-    assert [t["function"]["name"] for t in outside] == ["add", "count", "area", "lookup"]
 
 
 def test_mcp_tool_objects_are_accepted() -> None:

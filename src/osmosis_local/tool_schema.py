@@ -28,7 +28,6 @@ __all__ = [
     "convert_tool",
     "convert_tools",
     "load_openai_tools",
-    "openai_tools_for_server",
 ]
 
 TOOL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -145,24 +144,6 @@ async def load_openai_tools(source: Any) -> tuple[list[dict[str, Any]], list[str
         return convert_tools(await source.list_tools())
     async with fastmcp.Client(source) as client:
         return convert_tools(await client.list_tools())
-
-
-def openai_tools_for_server(server: Any) -> tuple[list[dict[str, Any]], list[str]]:
-    """Synchronous `load_openai_tools(server)` for set-up code that runs outside an event loop.
-
-    Inside a running loop it uses a worker thread (with its own loop), since `asyncio.run`
-    can't nest; async callers should simply `await load_openai_tools(...)`.
-    """
-    import asyncio
-
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(load_openai_tools(server))
-    import concurrent.futures
-
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, load_openai_tools(server)).result()
 
 
 # --------------------------------------------------------------------------------------------
