@@ -28,7 +28,7 @@ from osmosis_local.local_model import get_local_model
 from osmosis_local.local_model.engine import LocalEngine
 from osmosis_local.mcp_loader import load_mcp_server
 from osmosis_local.tool_runner import ToolRunner
-from osmosis_local.tool_schema import load_openai_tools
+from osmosis_local.tool_schema import convert_tools
 
 REPO = Path(__file__).resolve().parent.parent
 TRACE = False
@@ -105,7 +105,7 @@ async def run_mode(
     by_steps: dict[int, list[float]] = defaultdict(list)
     seconds: list[float] = []
     async with ToolRunner(load_mcp_server(REPO / "mcp")) as runner:
-        tools, _ = await load_openai_tools(runner.client)
+        tools, _ = convert_tools(await runner.list_tools())
         for row in rows:
             started = time.perf_counter()
             answer, turns, tokens = await run_row(engine, runner, tools, row, max_turns, mode)

@@ -19,7 +19,7 @@ import osmosis_local  # noqa: F401  (offline env before litellm/fastmcp)
 from osmosis_local.local_model import DEFAULT_LOCAL_MODEL
 from osmosis_local.local_model.server import PLACEHOLDER_API_KEY, start_local_endpoint
 from osmosis_local.tool_runner import ToolRunner
-from osmosis_local.tool_schema import load_openai_tools
+from osmosis_local.tool_schema import convert_tools
 
 pytestmark = [pytest.mark.local_model, pytest.mark.timeout(300)]
 
@@ -53,7 +53,7 @@ async def _solve(base_url: str, row: dict[str, Any]) -> tuple[list[dict[str, Any
                                       {"role": "user", "content": row["user_prompt"]}]
     finish_reasons = []
     async with ToolRunner(load_tool_server()) as runner:
-        tools, _ = await load_openai_tools(runner.client)
+        tools, _ = convert_tools(await runner.list_tools())
         for _ in range(4):
             reply = await asyncio.to_thread(_complete, base_url, messages=messages, tools=tools, temperature=0)
             choice = reply.choices[0]

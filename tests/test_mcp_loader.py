@@ -229,12 +229,12 @@ def test_relative_directory_is_made_absolute(tmp_path: Path, monkeypatch) -> Non
 def test_the_real_repository_mcp_directory() -> None:
     """The content repo's own mcp/ loads and exposes the eight calculator tools."""
     from osmosis_local.tool_runner import ToolRunner
-    from osmosis_local.tool_schema import load_openai_tools
+    from osmosis_local.tool_schema import convert_tools
 
     async def run() -> tuple[set[str], str, list[str]]:
         async with ToolRunner(load_mcp_server(REAL_MCP)) as runner:
             names = {t.name for t in await runner.list_tools()}
-            _, warnings = await load_openai_tools(runner.client)
+            _, warnings = convert_tools(await runner.list_tools())
             outcome = await runner.call("add", json.dumps({"a": 0.1, "b": 0.2}), call_id="c1")
             return names, outcome.content, warnings
 

@@ -31,7 +31,15 @@ def policy_server(**faults: Any) -> ScriptedOpenAIServer:
     return ScriptedOpenAIServer(ScriptedPolicy(load_rows(DATASET), **faults))
 
 
-def eval_args(server: ScriptedOpenAIServer, tmp_path: Path, *extra: str, limit: int = 4) -> list[str]:
+@pytest.fixture(params=["auto", "litellm"])
+def llm_client(request: pytest.FixtureRequest) -> str:
+    """Both model-call paths: plain HTTP (the default for --base-url) and litellm."""
+    return request.param
+
+
+def eval_args(
+    server: ScriptedOpenAIServer, tmp_path: Path, *extra: str, limit: int = 4, llm_client: str = "auto"
+) -> list[str]:
     return [
         "eval",
         "--mcp",
@@ -55,6 +63,8 @@ def eval_args(server: ScriptedOpenAIServer, tmp_path: Path, *extra: str, limit: 
         "--max-retries",
         "2",
         "-q",
+        "--llm-client",
+        llm_client,
         *extra,
     ]
 
@@ -146,22 +156,22 @@ def test_help_does_not_import_litellm_or_fastmcp() -> None:
     assert done.stdout.strip() == "[]", done.stderr
 
 
-def test_rate_limited_then_ok_is_retried_and_every_run_succeeds(tmp_path: Path) -> None:
+def test_rate_limited_then_ok_is_retried_and_every_run_succeeds(tmp_path: Path, llm_client: str) -> None:
     with policy_server(fail_first_n=3, fail_status=429, retry_after="0") as server:
-        assert main(eval_args(server, tmp_path, limit=2)) == 0
+        assert main(eval_args(server, tmp_path, limit=2, llm_client=llm_client)) == 0
     out = read_output(tmp_path)
     assert out["summary"]["failed_runs"] == 0
     assert out["summary"]["eval_fns"][NUMBERS]["mean"] == 1.0
 
 
-def test_persistent_500_fails_runs_without_stopping_and_keeps_going(tmp_path: Path) -> None:
+def test_persistent_500_fails_runs_without_stopping_and_keeps_going(tmp_path: Path, llm_client: str) -> None:
     def responder(body: dict[str, Any]) -> ScriptedReply | dict[str, Any]:
         if body.get("max_tokens") == 1:  # let the preflight through
             return chat_completion(content="hi")
         return ScriptedReply(status=500)
 
     with ScriptedOpenAIServer(responder) as server:
-        code = main(eval_args(server, tmp_path, "--max-retries", "1", limit=2))
+        code = main(eval_args(server, tmp_path, "--max-retries", "1", limit=2, llm_client=llm_client))
     assert code == 0
     out = read_output(tmp_path)
     summary = out["summary"]
@@ -171,9 +181,16 @@ def test_persistent_500_fails_runs_without_stopping_and_keeps_going(tmp_path: Pa
     assert len(server.requests) == 1 + 2 * 2  # preflight + two attempts per run
 
 
-def test_hang_past_the_request_timeout_is_retried(tmp_path: Path) -> None:
+def test_hang_past_the_request_timeout_is_retried(tmp_path: Path, llm_client: str) -> None:
     with policy_server(hang_s=3.0, hang_first_n=2) as server:  # preflight and first call hang
-        assert main(eval_args(server, tmp_path, "--request-timeout", "1", "--max-retries", "3", limit=1)) == 0
+        assert (
+            main(
+                eval_args(
+                    server, tmp_path, "--request-timeout", "1", "--max-retries", "3", limit=1, llm_client=llm_client
+                )
+            )
+            == 0
+        )
     assert read_output(tmp_path)["summary"]["eval_fns"][NUMBERS]["mean"] == 1.0
 
 
@@ -205,9 +222,9 @@ def test_pass_at_k_matches_per_row_counts_and_fail_under_gates(tmp_path: Path) -
     assert code == 3  # --fail-under not met
 
 
-def test_seed_s_gives_run_k_the_seed_s_plus_k_so_runs_differ_and_replay(tmp_path: Path) -> None:
+def test_seed_s_gives_run_k_the_seed_s_plus_k_so_runs_differ_and_replay(tmp_path: Path, llm_client: str) -> None:
     with policy_server() as server:
-        code = main(eval_args(server, tmp_path, "--n", "3", "--seed", "100", limit=2))
+        code = main(eval_args(server, tmp_path, "--n", "3", "--seed", "100", limit=2, llm_client=llm_client))
         sent = [body.get("seed") for body in server.requests[1:]]  # after the preflight
     assert code == 0
     assert set(sent) == {100, 101, 102}
@@ -269,17 +286,17 @@ def test_baseline_gives_a_paired_win_loss_tie_report(tmp_path: Path) -> None:
 
 
 def test_auth_failure_stops_at_preflight_with_one_clear_message(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], llm_client: str
 ) -> None:
     with ScriptedOpenAIServer(lambda _b: ScriptedReply(status=401)) as server:
-        assert main(eval_args(server, tmp_path, limit=2)) == 1
+        assert main(eval_args(server, tmp_path, limit=2, llm_client=llm_client)) == 1
         assert len(server.requests) == 1
     err = capsys.readouterr().err
     assert "Authentication failed" in err and SECRET not in err
     assert not (tmp_path / "out.json").exists()
 
 
-def test_a_systemic_error_on_the_last_run_still_exits_1(tmp_path: Path) -> None:
+def test_a_systemic_error_on_the_last_run_still_exits_1(tmp_path: Path, llm_client: str) -> None:
     # The key is revoked after the preflight: the only run fails with 401, nothing is left to stop.
     def revoked_after_preflight(body: dict[str, Any]) -> ScriptedReply:
         first = not revoked
@@ -288,7 +305,7 @@ def test_a_systemic_error_on_the_last_run_still_exits_1(tmp_path: Path) -> None:
 
     revoked: list[bool] = []
     with ScriptedOpenAIServer(revoked_after_preflight) as server:
-        code = main(eval_args(server, tmp_path, limit=1))
+        code = main(eval_args(server, tmp_path, limit=1, llm_client=llm_client))
     summary = read_output(tmp_path)["summary"]
     assert summary["stopped_early"] is False and "Authentication failed" in summary["stop_reason"]
     assert code == 1
@@ -355,7 +372,9 @@ def test_setup_errors_exit_1_with_a_named_row(tmp_path: Path, capsys: pytest.Cap
 LOCAL_JUDGE = "reward_rubric.reward_rubric_local:compute_rubric_score_local"
 
 
-def test_local_rubric_judge_scores_a_dataset_without_any_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_local_rubric_judge_scores_a_dataset_without_any_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, llm_client: str
+) -> None:
     def judge(body: dict[str, Any]) -> dict[str, Any]:
         candidate = body["messages"][-1]["content"]
         verdict = 1.0 if "####" in candidate else 0.0
@@ -365,7 +384,7 @@ def test_local_rubric_judge_scores_a_dataset_without_any_key(tmp_path: Path, mon
         monkeypatch.delenv(name, raising=False)
     with policy_server() as policy, ScriptedOpenAIServer(judge) as judge_server:
         monkeypatch.setenv("OSMOSIS_JUDGE_BASE_URL", judge_server.base_url)
-        args = eval_args(policy, tmp_path, "--eval-fn", LOCAL_JUDGE, limit=3)
+        args = eval_args(policy, tmp_path, "--eval-fn", LOCAL_JUDGE, limit=3, llm_client=llm_client)
         args[args.index("--api-key") : args.index("--api-key") + 2] = []
         assert main(args) == 0
         assert len(judge_server.requests) == 3
@@ -376,7 +395,9 @@ def test_local_rubric_judge_scores_a_dataset_without_any_key(tmp_path: Path, mon
     assert out["summary"]["judge_usage"]["calls"] >= 3
 
 
-def test_a_failing_judge_is_counted_as_errors_not_zeros(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_judge_is_counted_as_errors_not_zeros(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, llm_client: str
+) -> None:
     monkeypatch.setenv("OSMOSIS_RUBRIC_RETRY_ATTEMPTS", "1")
     monkeypatch.delenv("OSMOSIS_RUBRIC_CACHE_DIR", raising=False)
     with (
@@ -385,7 +406,7 @@ def test_a_failing_judge_is_counted_as_errors_not_zeros(tmp_path: Path, monkeypa
     ):
         monkeypatch.setenv("OSMOSIS_JUDGE_BASE_URL", judge_server.base_url)
         # A scorer that raised on every run makes the eval fail (exit 1), with the reason.
-        assert main(eval_args(policy, tmp_path, "--eval-fn", LOCAL_JUDGE, limit=2)) == 1
+        assert main(eval_args(policy, tmp_path, "--eval-fn", LOCAL_JUDGE, limit=2, llm_client=llm_client)) == 1
     out = read_output(tmp_path)
     stats = out["summary"]["eval_fns"][LOCAL_JUDGE]
     assert stats["errors"] == 2 and stats["scored"] == 0 and stats["mean"] is None

@@ -122,9 +122,7 @@ def test_successful_calls_are_formatted_as_the_contract_says(name: str, args: An
         ("slow", '{"seconds": 30}', "Error: tool 'slow' timed out after 0.5s"),
     ],
 )
-def test_problems_become_error_content_and_the_next_call_still_works(
-    name: str, args: Any, expected: str
-) -> None:
+def test_problems_become_error_content_and_the_next_call_still_works(name: str, args: Any, expected: str) -> None:
     timeout_s = 0.5 if name == "slow" else 20.0  # generous elsewhere: 2 shared cores
     bad, good = asyncio.run(_run([(name, args), ("add", '{"a": 2, "b": 2}')], timeout_s=timeout_s))
     assert bad.is_error is True
@@ -210,14 +208,15 @@ def test_invalid_timeout() -> None:
         ToolRunner(_server(), timeout_s=0)
 
 
-def test_list_tools_and_client_access() -> None:
-    async def run():
-        async with ToolRunner(_server()) as runner:
+def test_list_tools_with_and_without_an_mcp_client() -> None:
+    async def run(in_process: bool) -> tuple[list[str], bool]:
+        async with ToolRunner(_server(), in_process=in_process) as runner:
             tools = await runner.list_tools()
-            return [t.name for t in tools], isinstance(runner.client, fastmcp.Client)
+            return [t.name for t in tools], runner.uses_client
 
-    names, is_client = asyncio.run(run())
-    assert "add" in names and is_client
+    (direct, direct_client), (listed, client) = asyncio.run(run(True)), asyncio.run(run(False))
+    assert "add" in direct and direct == listed
+    assert (direct_client, client) == (False, True)  # plain tools of an in-process server need no client
 
 
 @pytest.mark.parametrize(
@@ -236,3 +235,73 @@ def test_list_tools_and_client_access() -> None:
 def test_format_tool_value(value: Any, text: str) -> None:
     assert format_tool_value(value) == text
     json.loads(text) if not isinstance(value, str) else None
+
+
+SAME_EITHER_WAY = [
+    ("add", '{"a": 1, "b": 2.5}'),
+    ("count", '{"n": "x"}'),
+    ("count", "{}"),
+    ("count", '{"n": 1, "extra": 2}'),
+    ("echo", '{"text": "héllo"}'),
+    ("flag", '{"on": true}'),
+    ("pair", '{"a": 1, "b": 2}'),
+    ("listing", "{}"),
+    ("nothing", "{}"),
+    ("refuse", '{"x": 3}'),
+    ("crash", '{"x": 3}'),
+    ("slow", '{"seconds": 5}'),
+    ("no_such_tool", "{}"),
+    ("add", "not json"),
+]
+
+
+def test_in_process_calls_give_exactly_what_the_mcp_client_gives() -> None:
+    """Plain tools run through `FastMCP.call_tool`; every result and error text matches the client path."""
+
+    async def run(in_process: bool) -> list[tuple[str, bool]]:
+        async with ToolRunner(_server(), timeout_s=0.3, in_process=in_process) as runner:
+            assert bool(runner._in_process) is in_process and runner.uses_client is not in_process
+            outcomes = [
+                await runner.call(name, args, call_id=f"c{i}") for i, (name, args) in enumerate(SAME_EITHER_WAY)
+            ]
+        return [(o.content, o.is_error) for o in outcomes]
+
+    direct, through_client = asyncio.run(run(True)), asyncio.run(run(False))
+    assert direct == through_client
+    assert direct[0] == ("3.5", False) and direct[11] == ("Error: tool 'slow' timed out after 0.3s", True)
+
+
+def test_a_tool_that_takes_a_context_goes_through_the_client_and_works() -> None:
+    server = fastmcp.FastMCP("ctx")
+
+    @server.tool
+    async def greet(name: str, ctx: fastmcp.Context) -> str:
+        await ctx.info(f"greeting {name}")
+        return f"hello {name}"
+
+    @server.tool
+    def plain(x: int) -> int:
+        return x
+
+    async def run() -> tuple[set[str], str, str]:
+        async with ToolRunner(server) as runner:
+            greeted = await runner.call("greet", '{"name": "ada"}', call_id="c0")
+            plain_result = await runner.call("plain", '{"x": 2}', call_id="c1")
+            return runner._in_process, greeted.content, plain_result.content
+
+    in_process, greeted, plain_result = asyncio.run(run())
+    assert in_process == {"plain"}
+    assert (greeted, plain_result) == ("hello ada", "2")
+
+
+def test_the_real_tools_list_the_same_schemas_with_or_without_a_client() -> None:
+    from support_mcp import load_tool_server
+
+    from osmosis_local.tool_schema import convert_tools
+
+    async def schemas(in_process: bool) -> list[dict[str, Any]]:
+        async with ToolRunner(load_tool_server(), in_process=in_process) as runner:
+            return convert_tools(await runner.list_tools())[0]
+
+    direct, through_client = asyncio.run(schemas(True)), asyncio.run(schemas(False))
+    assert direct == through_client and len(direct) == 8

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import threading
@@ -97,15 +96,21 @@ def test_concurrent_appends_from_threads_keep_lines_intact(tmp_path: Path) -> No
     assert len(load_completed(path)) == 80
 
 
-def test_async_appends(tmp_path: Path) -> None:
+def test_every_line_is_written_before_append_returns_and_fsync_runs_in_the_background(tmp_path: Path) -> None:
     path = tmp_path / "t.jsonl"
+    log = TranscriptLog(path, fsync_interval_s=60)
+    log.append(_record(0, 0))
+    assert path.read_bytes().count(b"\n") == 1  # readable by another process at once, before any fsync
+    log.append(_record(1, 0))
+    log.close()  # the final fsync, without waiting for the interval
+    assert len(load_completed(path)) == 2
 
-    async def main() -> None:
-        with TranscriptLog(path) as log:
-            await asyncio.gather(*(log.aappend(_record(i, 0)) for i in range(20)))
 
-    asyncio.run(main())
-    assert len(load_completed(path)) == 20
+def test_fsync_interval_zero_syncs_every_line(tmp_path: Path) -> None:
+    with TranscriptLog(tmp_path / "t.jsonl", fsync_interval_s=0) as log:
+        log.append(_record(0, 0))
+        assert log._syncer is None
+    assert len(load_completed(tmp_path / "t.jsonl")) == 1
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,9 @@
-"""The policy model as the agent loop sees it: one litellm chat call per turn, retried, normalised.
+"""The policy model as the agent loop sees it: one chat call per turn, retried, normalised.
 
-Only the arguments the user set are sent (temperature, max_tokens, and the run's seed);
-``drop_params`` (in llm_call) keeps a provider that rejects one of them from failing every row.
+`HttpChatModel` talks to OpenAI-compatible endpoints (``--base-url``, the embedded model) over plain HTTP
+with one connection pool per model; `LiteLLMChatModel` goes through litellm for providers that need its
+translation. Only the arguments the user set are sent (temperature, max_tokens, and the run's seed), and a
+parameter a provider rejects is dropped rather than failing every row.
 """
 
 from __future__ import annotations
@@ -26,10 +28,11 @@ class ChatModelConfig:
     max_tokens: int | None = None
     timeout_s: float = 120.0
     retry: RetryPolicy = RetryPolicy()
+    connections: int = 0  # HTTP path: the connection pool's size (0: as many as in flight)
 
 
-class LiteLLMChatModel:
-    """`ChatModel` backed by litellm: one retried chat call per turn."""
+class _ChatModel:
+    """One model: builds the request of each turn and reads the first choice of the answer."""
 
     def __init__(self, config: ChatModelConfig) -> None:
         self.config = config
@@ -45,25 +48,26 @@ class LiteLLMChatModel:
             request["api_base"] = cfg.api_base
         if cfg.api_key:
             request["api_key"] = cfg.api_key
-        for key in ("temperature", "max_tokens"):
-            value = getattr(cfg, key)
-            if value is not None:
-                request[key] = value
+        if cfg.temperature is not None:
+            request["temperature"] = cfg.temperature
+        if cfg.max_tokens is not None:
+            request["max_tokens"] = cfg.max_tokens
         if seed is not None:
             request["seed"] = seed
         return request
 
+    async def _complete(self, request: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
     async def chat(
         self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], *, seed: int | None = None
     ) -> ChatTurn:
-        response = await acompletion_with_retry(
-            self._request(messages, tools, seed=seed), policy=self.config.retry, secrets=[self.config.api_key]
-        )
+        response = await self._complete(self._request(messages, tools, seed=seed))
         prompt_tokens, completion_tokens = usage_of(response)
-        choice = response.choices[0]
+        message, finish_reason = _first_choice(response)
         return ChatTurn(
-            message=normalise_assistant_message(choice.message),
-            finish_reason=getattr(choice, "finish_reason", None),
+            message=normalise_assistant_message(message),
+            finish_reason=finish_reason,
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
         )
@@ -72,7 +76,53 @@ class LiteLLMChatModel:
         """One tiny real request so a bad key or URL stops the run before any row."""
         request = self._request([{"role": "user", "content": "hi"}], [], seed=None)
         request["max_tokens"] = 1
-        await acompletion_with_retry(request, policy=self.config.retry, secrets=[self.config.api_key])
+        await self._complete(request)
+
+    async def aclose(self) -> None:
+        """Release connections (a no-op for litellm)."""
+
+
+class LiteLLMChatModel(_ChatModel):
+    """`ChatModel` backed by litellm: every provider litellm knows, one retried call per turn."""
+
+    async def _complete(self, request: dict[str, Any]) -> Any:
+        return await acompletion_with_retry(
+            request, policy=self.config.retry, secrets=[self.config.api_key], client="litellm"
+        )
+
+
+class HttpChatModel(_ChatModel):
+    """`ChatModel` for an OpenAI-compatible URL over plain HTTP (aiohttp), one connection pool per model."""
+
+    def __init__(self, config: ChatModelConfig) -> None:
+        if not config.api_base:
+            raise ValueError("HttpChatModel needs an api_base (an OpenAI-compatible URL)")
+        super().__init__(config)
+        self._session: Any = None
+
+    async def _complete(self, request: dict[str, Any]) -> Any:
+        from osmosis_local.openai_http import apost_chat, new_session
+
+        if self._session is None:
+            self._session = new_session(self.config.connections)
+        return await apost_chat(request, session=self._session, policy=self.config.retry, secrets=[self.config.api_key])
+
+    async def aclose(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+
+ChatModel = LiteLLMChatModel | HttpChatModel
+
+
+def _first_choice(response: Any) -> tuple[Any, str | None]:
+    """(message, finish_reason) of ``choices[0]``, from a litellm object or a parsed JSON body."""
+    if isinstance(response, dict):
+        choice = response["choices"][0]
+        return choice.get("message") or {}, choice.get("finish_reason")
+    choice = response.choices[0]
+    return choice.message, getattr(choice, "finish_reason", None)
 
 
 def normalise_assistant_message(message: Any) -> dict[str, Any]:

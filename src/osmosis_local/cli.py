@@ -138,6 +138,13 @@ def _add_rollout_arguments(parser: argparse.ArgumentParser, *, model_required: b
         default=DEFAULT_TOOL_TIMEOUT_S,
         help=f"seconds per tool call (default: {DEFAULT_TOOL_TIMEOUT_S:g})",
     )
+    model.add_argument(
+        "--llm-client",
+        choices=("auto", "litellm"),
+        default="auto",
+        help="auto (default): plain HTTP for --base-url and local/ models, litellm for providers; "
+        "litellm: every call through litellm",
+    )
 
     out = parser.add_argument_group("output")
     out.add_argument("-o", "--output", help="write results as JSON to this file (parent dirs are created)")
@@ -224,6 +231,7 @@ def _rollout_options(args: argparse.Namespace) -> dict[str, Any]:
         "request_timeout",
         "max_retries",
         "tool_timeout",
+        "llm_client",
         "output",
         "log",
     )

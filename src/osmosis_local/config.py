@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
@@ -70,6 +70,9 @@ class RolloutConfig(_Frozen):
     request_timeout_s: PositiveFloat = DEFAULT_REQUEST_TIMEOUT_S
     max_retries: NonNegativeInt = DEFAULT_MAX_RETRIES
     tool_timeout_s: PositiveFloat = DEFAULT_TOOL_TIMEOUT_S
+    llm_client: Literal["auto", "litellm"] = Field(
+        default="auto", description="auto: plain HTTP for OpenAI-compatible URLs, litellm otherwise; litellm: always"
+    )
     output: Path | None = Field(default=None, description="the -o JSON results file")
     log: Path | None = Field(default=None, description="the transcript log (default: .osmosis-local/runs/...)")
 
@@ -163,6 +166,7 @@ def _rollout_options(
     request_timeout: float,
     max_retries: int,
     tool_timeout: float,
+    llm_client: str,
     output: str | Path | None,
     log: str | Path | None,
 ) -> dict[str, object]:
@@ -178,6 +182,7 @@ def _rollout_options(
         "request_timeout_s": request_timeout,
         "max_retries": max_retries,
         "tool_timeout_s": tool_timeout,
+        "llm_client": llm_client,
         "output": Path(output) if output is not None else None,
         "log": Path(log) if log is not None else None,
     }
@@ -208,6 +213,7 @@ def eval_config(
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT_S,
     max_retries: int = DEFAULT_MAX_RETRIES,
     tool_timeout: float = DEFAULT_TOOL_TIMEOUT_S,
+    llm_client: str = "auto",
     output: str | Path | None = None,
     log: str | Path | None = None,
 ) -> EvalConfig:
@@ -245,6 +251,7 @@ def eval_config(
             request_timeout=request_timeout,
             max_retries=max_retries,
             tool_timeout=tool_timeout,
+            llm_client=llm_client,
             output=output,
             log=log,
         ),
@@ -267,6 +274,7 @@ def test_config(
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT_S,
     max_retries: int = DEFAULT_MAX_RETRIES,
     tool_timeout: float = DEFAULT_TOOL_TIMEOUT_S,
+    llm_client: str = "auto",
     output: str | Path | None = None,
     log: str | Path | None = None,
 ) -> TestConfig:
@@ -285,6 +293,7 @@ def test_config(
             request_timeout=request_timeout,
             max_retries=max_retries,
             tool_timeout=tool_timeout,
+            llm_client=llm_client,
             output=output,
             log=log,
         ),

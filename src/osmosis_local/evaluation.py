@@ -148,9 +148,13 @@ async def aevaluate(config: EvalConfig, hooks: EvalHooks | None = None) -> EvalR
         resumed.append(_resumable_runs(config, log_settings(config, session)))
 
     async with open_session(
-        config, hooks, eval_fns=config.eval_fns, baseline=config.baseline, before_preflight=check_resume
+        config,
+        hooks,
+        eval_fns=config.eval_fns,
+        baseline=config.baseline,
+        before_preflight=check_resume if config.resume is not None else None,
     ) as session:
-        done, has_header = resumed[0]
+        done, has_header = resumed[0] if resumed else ({}, False)
         return await _run(config, hooks, session, done, has_header)
 
 
@@ -208,7 +212,7 @@ async def _run(
                 except asyncio.QueueEmpty:
                     return
                 record = await session.rollout(item.row, command="eval", model=item.model, run_index=item.run_index)
-                await log.aappend(record)  # written before it is counted
+                log.append(record)  # written whole before it is counted (fsync: in the background)
                 progress.records[item.key] = record
                 hooks.run_finished(record, len(progress.records), len(items))
                 if record.systemic and progress.stop_reason is None:

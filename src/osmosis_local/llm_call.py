@@ -10,6 +10,8 @@ litellm's and the OpenAI client's own retries are switched off so this is the on
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import os
 import random
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -44,6 +46,7 @@ class RetryPolicy:
 
 
 NO_RETRY = RetryPolicy(max_attempts=1)
+DEFAULT_RETRY = RetryPolicy()
 
 
 class LLMCallError(Exception):
@@ -154,7 +157,7 @@ def _wait_seconds(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
     return wait
 
 
-def _retrying_kwargs(
+def retrying_kwargs(
     policy: RetryPolicy, on_retry: Callable[[LLMCallError, int, float], None] | None
 ) -> dict[str, Any]:
     def before_sleep(state: RetryCallState) -> None:
@@ -169,6 +172,31 @@ def _retrying_kwargs(
         "before_sleep": before_sleep,
         "reraise": True,
     }
+
+
+LLM_CLIENT_ENV = "OSMOSIS_LOCAL_LLM_CLIENT"
+LLM_CLIENTS = ("auto", "litellm")
+
+
+# Set by a run with `--llm-client litellm` for the calls made inside it (judges included: worker threads
+# started with asyncio.to_thread inherit it).
+llm_client_override: contextvars.ContextVar[str | None] = contextvars.ContextVar("llm_client_override", default=None)
+
+
+def llm_client_mode() -> str:
+    """``auto`` (plain HTTP for OpenAI-compatible URLs, litellm for the rest) or ``litellm`` (everything).
+
+    The current run's ``--llm-client`` wins, then ``$OSMOSIS_LOCAL_LLM_CLIENT``.
+    """
+    mode = llm_client_override.get() or os.environ.get(LLM_CLIENT_ENV, "auto").strip().lower() or "auto"
+    return mode if mode in LLM_CLIENTS else "auto"
+
+
+def uses_direct_http(request: dict[str, Any], mode: str | None = None) -> bool:
+    """Whether ``request`` goes over plain HTTP (`openai_http`) rather than through litellm."""
+    from osmosis_local.openai_http import is_openai_compatible
+
+    return (mode or llm_client_mode()) != "litellm" and is_openai_compatible(request)
 
 
 def _prepare(request: dict[str, Any]) -> dict[str, Any]:
@@ -196,15 +224,24 @@ def _classified(secrets: Sequence[str | None], attempts: Callable[[], int]) -> I
 async def acompletion_with_retry(
     request: dict[str, Any],
     *,
-    policy: RetryPolicy = RetryPolicy(),
+    policy: RetryPolicy = DEFAULT_RETRY,
     secrets: Sequence[str | None] = (),
     on_retry: Callable[[LLMCallError, int, float], None] | None = None,
+    client: str | None = None,
 ) -> Any:
-    """``litellm.acompletion(**request)`` with retries; raises `LLMCallError` when it gives up."""
+    """``litellm.acompletion(**request)`` with retries; raises `LLMCallError` when it gives up.
+
+    A request to an OpenAI-compatible URL goes over plain HTTP instead (`openai_http`), unless ``client``
+    (default: ``$OSMOSIS_LOCAL_LLM_CLIENT``) is ``litellm``; the response is then the parsed JSON body.
+    """
+    if uses_direct_http(request, client):
+        from osmosis_local.openai_http import apost_chat
+
+        return await apost_chat(request, policy=policy, secrets=secrets, on_retry=on_retry)
     import litellm
 
     prepared = _prepare(request)
-    retrying = AsyncRetrying(**_retrying_kwargs(policy, on_retry))
+    retrying = AsyncRetrying(**retrying_kwargs(policy, on_retry))
     attempts = lambda: retrying.statistics.get("attempt_number", 1)  # noqa: E731
     with _classified(secrets, attempts):
         async for attempt in retrying:
@@ -216,15 +253,20 @@ async def acompletion_with_retry(
 def completion_with_retry(
     request: dict[str, Any],
     *,
-    policy: RetryPolicy = RetryPolicy(),
+    policy: RetryPolicy = DEFAULT_RETRY,
     secrets: Sequence[str | None] = (),
     on_retry: Callable[[LLMCallError, int, float], None] | None = None,
+    client: str | None = None,
 ) -> Any:
     """Blocking twin of `acompletion_with_retry` for synchronous callers (the SDK's `evaluate_rubric`)."""
+    if uses_direct_http(request, client):
+        from osmosis_local.openai_http import post_chat
+
+        return post_chat(request, policy=policy, secrets=secrets, on_retry=on_retry)
     import litellm
 
     prepared = _prepare(request)
-    retrying = Retrying(**_retrying_kwargs(policy, on_retry))
+    retrying = Retrying(**retrying_kwargs(policy, on_retry))
     attempts = lambda: retrying.statistics.get("attempt_number", 1)  # noqa: E731
     with _classified(secrets, attempts):
         for attempt in retrying:

@@ -9,9 +9,12 @@ because no later call could succeed either. docs/contract.md §4 describes the S
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,7 +79,8 @@ class ToolRunner:
     """One open `fastmcp.Client` to a server; use as `async with ToolRunner(server) as runner:`.
 
     `quiet_server_errors` (default on) hides FastMCP's own log lines for failing tool calls
-    while the runner is open; see `_DropToolErrorLogs`.
+    while the runner is open; see `_DropToolErrorLogs`. `in_process` (default on) runs plain function
+    tools of an in-process server with `FastMCP.call_tool` (see `_in_process_tools`).
     """
 
     def __init__(
@@ -85,31 +89,32 @@ class ToolRunner:
         *,
         timeout_s: float = DEFAULT_TOOL_TIMEOUT_S,
         quiet_server_errors: bool = True,
+        in_process: bool = True,
     ) -> None:
         if timeout_s <= 0:
             raise ValueError(f"timeout_s must be > 0, got {timeout_s!r}")
         self.server = server
         self.timeout_s = float(timeout_s)
         self._client: Any = None
+        self._open = False
         self._tool_names: set[str] = set()
+        self._in_process: set[str] = set()
+        self._allow_in_process = in_process
         self._log_filter = _DropToolErrorLogs() if quiet_server_errors else None
 
     async def __aenter__(self) -> ToolRunner:
-        import fastmcp
-
         if self._log_filter is not None:
             logging.getLogger(_SERVER_LOGGER).addFilter(self._log_filter)
-        client = fastmcp.Client(self.server)
         try:
-            await client.__aenter__()
-            self._client = client
             await self.list_tools()
         except BaseException:
             await self.__aexit__(None, None, None)
             raise
+        self._open = True
         return self
 
     async def __aexit__(self, *exc_info: Any) -> None:
+        self._open = False
         client, self._client = self._client, None
         try:
             if client is not None:
@@ -119,22 +124,79 @@ class ToolRunner:
                 logging.getLogger(_SERVER_LOGGER).removeFilter(self._log_filter)
 
     @property
-    def client(self) -> Any:
-        """The connected `fastmcp.Client` (for `tool_schema.load_openai_tools`)."""
-        if self._client is None:
-            raise ToolTransportError("ToolRunner is not open; use `async with ToolRunner(...)`")
-        return self._client
+    def uses_client(self) -> bool:
+        """Whether an MCP client session is open (a URL, or a server that needs one)."""
+        return self._client is not None
 
     async def list_tools(self) -> list[Any]:
-        """The server's tools (`mcp.types.Tool`), as the client sees them now."""
-        tools = await self.client.list_tools()
+        """The server's tools (`mcp.types.Tool`), as an MCP client would list them now."""
+        if self._client is None:
+            self._in_process, needs_client = await self._plain_tools()
+            if needs_client:
+                import fastmcp
+
+                client = fastmcp.Client(self.server)
+                await client.__aenter__()
+                self._client = client
+        if self._client is not None:
+            tools = list(await self._client.list_tools())
+        else:
+            tools = []
+            seen: set[str] = set()
+            for tool in await self.server.list_tools():  # every version of a tool; the first one is listed
+                if tool.name not in seen:
+                    seen.add(tool.name)
+                    tools.append(tool.to_mcp_tool())
         self._tool_names = {t.name for t in tools}
         return tools
+
+    async def _plain_tools(self) -> tuple[set[str], bool]:
+        """The tools `FastMCP.call_tool` can run in this process, and whether an MCP client is needed too.
+
+        That public call skips the MCP message round trip (about 0.6 ms of CPU per call against 2 ms
+        through the in-memory client, and no client set-up: 0.45 s of imports at start-up). Plain
+        function tools qualify. A tool that takes injected parameters (a `Context`, a dependency) needs a
+        live MCP session, and so does a server with a lifespan of its own (it runs when a client
+        connects), a mounted or proxied tool, or a server given by URL: then a client is opened and those
+        tools go through it.
+        """
+        from fastmcp import FastMCP
+
+        if not self._allow_in_process or not isinstance(self.server, FastMCP):
+            return set(), True
+        from fastmcp.server.server import default_lifespan
+        from fastmcp.tools.function_tool import FunctionTool
+
+        names: set[str] = set()
+        needs_client = getattr(self.server, "_lifespan", None) is not default_lifespan
+        for tool in await self.server.list_tools():
+            if isinstance(tool, FunctionTool) and not _has_injected_parameters(tool):
+                names.add(tool.name)
+            else:
+                needs_client = True
+        return names, needs_client
+
+    async def _call_in_process(self, name: str, args: dict[str, Any], finish: Finish) -> ToolCallOutcome:
+        """`FastMCP.call_tool` with the same timeout and the same error texts as the client path."""
+        from fastmcp.exceptions import FastMCPError
+
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                result = await self.server.call_tool(name, args)
+        except TimeoutError:
+            return finish(f"Error: tool '{name}' timed out after {self.timeout_s:g}s", True, args)
+        except (FastMCPError, McpError) as exc:
+            detail = _strip_server_prefix(name, _error_text(exc)) or "the tool reported an error"
+            return finish(f"Error: tool '{name}' failed: {detail}", True, args)
+        texts = [c.text for c in (result.content or []) if getattr(c, "type", None) == "text"]
+        return finish(_result_text(result.structured_content, texts), False, args)
 
     async def call(
         self, name: str, arguments_json: str | dict[str, Any] | None, *, call_id: str
     ) -> ToolCallOutcome:
         """Run one tool call; never raises for the model's or the tool's mistakes."""
+        if not self._open:
+            raise ToolTransportError("ToolRunner is not open; use `async with ToolRunner(...)`")
         start = time.perf_counter()
 
         def outcome(
@@ -143,7 +205,6 @@ class ToolRunner:
             elapsed = (time.perf_counter() - start) * 1000.0
             return ToolCallOutcome(call_id, name, content, is_error, round(elapsed, 3), args)
 
-        client = self.client
         if name not in self._tool_names:
             await self.list_tools()  # tools may have been enabled since the last listing
             if name not in self._tool_names:
@@ -154,10 +215,10 @@ class ToolRunner:
         if problem is not None:
             return outcome(f"Error: {problem}", True)
 
+        if name in self._in_process:
+            return await self._call_in_process(name, args, outcome)
         try:
-            result = await client.call_tool(
-                name, args, timeout=self.timeout_s, raise_on_error=False
-            )
+            result = await self._client.call_tool(name, args, timeout=self.timeout_s, raise_on_error=False)
         except TimeoutError:
             return outcome(f"Error: tool '{name}' timed out after {self.timeout_s:g}s", True, args)
         except McpError as exc:
@@ -181,6 +242,20 @@ class ToolRunner:
             detail = _strip_server_prefix(name, "\n".join(texts)) or "the tool reported an error"
             return outcome(f"Error: tool '{name}' failed: {detail}", True, args)
         return outcome(_result_text(result.structured_content, texts), False, args)
+
+
+Finish = Callable[..., ToolCallOutcome]
+
+
+def _has_injected_parameters(tool: Any) -> bool:
+    """True when the tool's function takes parameters its input schema does not show (FastMCP injects them)."""
+    try:
+        parameters = inspect.signature(tool.fn).parameters
+    except (TypeError, ValueError):
+        return True
+    shown = set((tool.parameters or {}).get("properties") or {})
+    plain = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return any(p.kind in plain and name not in shown for name, p in parameters.items())
 
 
 def _parse_arguments(

@@ -2,9 +2,9 @@
 
 Why a log instead of writing the report at the end: a long eval that is interrupted (Ctrl-C, a crash,
 a systemic provider error) must not lose the runs it already paid for. Each finished run is one JSON
-line, written with a single ``write`` on an ``O_APPEND`` descriptor and fsynced before ``append``
-returns, so at most the line being written when the process died is lost - and the reader skips that
-torn line with a warning instead of failing.
+line, written with a single ``write`` on an ``O_APPEND`` descriptor before it is counted, so a killed
+process loses nothing, and fsynced by a background thread at most once a second (and on close), so a
+power loss loses at most the last second of runs. The reader skips a torn last line with a warning.
 
 This module never prints or logs record contents (they may hold prompts and answers); warnings name
 only the file, the line number and the record key.
@@ -12,7 +12,6 @@ only the file, the line number and the record key.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import math
@@ -66,13 +65,26 @@ def encode_record(record: dict[str, Any]) -> bytes:
     return (text + "\n").encode("utf-8")
 
 
-class TranscriptLog:
-    """Thread-safe appender of finished-run records to a JSONL file (created with its parent dirs)."""
+DEFAULT_FSYNC_INTERVAL_S = 1.0
 
-    def __init__(self, path: str | Path) -> None:
+
+class TranscriptLog:
+    """Thread-safe appender of finished-run records to a JSONL file (created with its parent dirs).
+
+    Every line is written whole with one ``write`` on an ``O_APPEND`` descriptor before `append` returns,
+    so it is in the operating system's hands: a killed process loses nothing. ``fsync`` (which makes it
+    survive a power loss) runs on a background thread at most once per ``fsync_interval_s`` and on
+    `close`; ``fsync_interval_s=0`` fsyncs every line before `append` returns.
+    """
+
+    def __init__(self, path: str | Path, *, fsync_interval_s: float = DEFAULT_FSYNC_INTERVAL_S) -> None:
         self.path = Path(path)
+        self.fsync_interval_s = fsync_interval_s
         self._lock = threading.Lock()
         self._fd: int | None = None
+        self._dirty = threading.Event()
+        self._closing = threading.Event()
+        self._syncer: threading.Thread | None = None
 
     def _open(self) -> int:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -88,11 +100,11 @@ class TranscriptLog:
         return fd
 
     def append(self, record: dict[str, Any]) -> None:
-        """Write one record as one line and fsync it; safe to call from many threads."""
+        """Write one record as one line; safe to call from many threads."""
         self.append_line(encode_record(record))
 
     def append_line(self, line: bytes) -> None:
-        """Write one already-encoded, newline-terminated line and fsync it."""
+        """Write one already-encoded, newline-terminated line (whole, before returning)."""
         with self._lock:
             if self._fd is None:
                 self._fd = self._open()
@@ -100,17 +112,37 @@ class TranscriptLog:
             while view:  # os.write may write less than asked (signals, huge records)
                 written = os.write(self._fd, view)
                 view = view[written:]
-            os.fsync(self._fd)
+            if self.fsync_interval_s <= 0:
+                os.fsync(self._fd)
+                return
+            if self._syncer is None:
+                self._syncer = threading.Thread(target=self._sync_loop, name="transcript-fsync", daemon=True)
+                self._syncer.start()
+        self._dirty.set()
 
-    async def aappend(self, record: dict[str, Any]) -> None:
-        """``append`` off the event loop (fsync blocks), for the concurrent runner."""
-        await asyncio.to_thread(self.append, record)
+    def _sync_loop(self) -> None:
+        while not self._closing.is_set():
+            self._dirty.wait()
+            self._dirty.clear()
+            with self._lock:
+                if self._fd is not None:
+                    os.fsync(self._fd)
+            self._closing.wait(self.fsync_interval_s)
 
     def close(self) -> None:
+        """Stop the background fsync, fsync what is left, close the file."""
+        self._closing.set()
+        self._dirty.set()
+        if self._syncer is not None:
+            self._syncer.join()
+            self._syncer = None
         with self._lock:
             if self._fd is not None:
+                os.fsync(self._fd)
                 os.close(self._fd)
                 self._fd = None
+        self._closing.clear()
+        self._dirty.clear()
 
     def __enter__(self) -> TranscriptLog:
         return self
@@ -169,11 +201,6 @@ class RunLog:
 
     def append(self, record: RunRecord) -> None:
         self._log.append_line(self._line(record))
-
-    async def aappend(self, record: RunRecord) -> None:
-        """``append`` off the event loop (fsync blocks)."""
-        line = self._line(record)
-        await asyncio.to_thread(self._log.append_line, line)
 
     def close(self) -> None:
         self._log.close()
