@@ -1,6 +1,8 @@
 """The four basic operations as MCP tools: add, subtract, multiply, divide.
 
 Thin wrappers: the schema (typed, described parameters) lives here, the exact maths in ``calc``.
+The tools are ``async def``: they do no I/O and finish in microseconds (sizes are bounded), so they run
+on the server's event loop; a plain ``def`` tool would be sent to a worker thread on every call.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from ._common import Number, tool_errors
 
 
 @mcp.tool
-def add(
+async def add(
     a: Annotated[Number, Field(description="First addend.")],
     b: Annotated[Number, Field(description="Second addend.")],
 ) -> int | float:
@@ -32,7 +34,7 @@ def add(
 
 
 @mcp.tool
-def subtract(
+async def subtract(
     a: Annotated[Number, Field(description="The number to subtract from (minuend).")],
     b: Annotated[Number, Field(description="The number to subtract (subtrahend).")],
 ) -> int | float:
@@ -47,7 +49,7 @@ def subtract(
 
 
 @mcp.tool
-def multiply(
+async def multiply(
     a: Annotated[Number, Field(description="First factor.")],
     b: Annotated[Number, Field(description="Second factor.")],
 ) -> int | float:
@@ -62,7 +64,7 @@ def multiply(
 
 
 @mcp.tool
-def divide(
+async def divide(
     a: Annotated[Number, Field(description="Dividend (the number to be divided).")],
     b: Annotated[Number, Field(description="Divisor; must be non-zero.")],
 ) -> int | float:

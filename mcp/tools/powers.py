@@ -15,7 +15,7 @@ from ._common import Number, tool_errors
 
 
 @mcp.tool
-def power(
+async def power(
     base: Annotated[Number, Field(description="The base.")],
     exponent: Annotated[Number, Field(description="The exponent; may be negative or fractional.")],
 ) -> int | float:
@@ -34,7 +34,7 @@ def power(
 
 
 @mcp.tool
-def square_root(
+async def square_root(
     x: Annotated[Number, Field(description="A non-negative number.")],
 ) -> int | float:
     """Square root of x. Perfect squares give exact integers (144 returns 12, 2.25 returns 1.5);

@@ -17,7 +17,7 @@ from ._common import NO_BOOLEANS, Number, tool_errors
 
 
 @mcp.tool
-def modulo(
+async def modulo(
     a: Annotated[Number, Field(description="Dividend.")],
     b: Annotated[Number, Field(description="Divisor; must be non-zero.")],
 ) -> int | float:
@@ -33,7 +33,7 @@ def modulo(
 
 
 @mcp.tool
-def round_number(
+async def round_number(
     x: Annotated[Number, Field(description="The number to round.")],
     decimals: Annotated[
         int,

@@ -99,6 +99,7 @@ class HttpChatModel(_ChatModel):
             raise ValueError("HttpChatModel needs an api_base (an OpenAI-compatible URL)")
         super().__init__(config)
         self._session: Any = None
+        import aiohttp  # noqa: F401  (now, so the preflight request goes out at once when set-up starts it)
 
     async def _complete(self, request: dict[str, Any]) -> Any:
         from osmosis_local.openai_http import apost_chat, new_session

@@ -37,12 +37,21 @@ from osmosis_local.session import ModelChoice, RunHooks, Session, SetupError, de
 from osmosis_local.stats import NoScore, Score, eval_fn_summary, paired_comparison
 from osmosis_local.transcript_log import RunLog, read_log
 
-# The pool's workers take their first rollout 10 ms apart instead of all at once. Rollouts started
+# The pool's workers take their first rollout a little apart instead of all at once. Rollouts started
 # together send their requests together, get their answers together, and then queue for the one
-# event-loop thread, so every one of them waits for all the others. Staggering the start keeps them
-# staggered (benchmarks/runner_bench.py), for at most (B - 1) x 10 ms once per eval, and spares the
-# provider a burst of B simultaneous requests.
-POOL_START_SPACING_S = 0.01
+# event-loop thread, so every one of them waits for all the others, turn after turn. Spreading the B
+# starts over one model latency (measured by the preflight) keeps them spread out; the spacing is capped
+# so the ramp costs at most (B - 1) x 10 ms once per eval, and it spares the provider a burst of B
+# simultaneous requests. See benchmarks/runner_bench.py.
+MAX_POOL_START_SPACING_S = 0.01
+
+
+def pool_start_spacing(models: Sequence[ModelChoice], batch_size: int) -> float:
+    """Seconds between the first rollouts of the pool's workers: one latency spread over the batch."""
+    latencies = [m.preflight_s for m in models if m.preflight_s is not None]
+    if batch_size <= 1 or not latencies:
+        return 0.0
+    return min(MAX_POOL_START_SPACING_S, max(latencies) / batch_size)
 
 
 class SettingsMismatchError(SetupError):
@@ -204,8 +213,10 @@ async def _run(
         for item in todo:
             queue.put_nowait(item)
 
+        spacing = pool_start_spacing(session.models, batch_size)
+
         async def worker(index: int) -> None:
-            await asyncio.sleep(index * POOL_START_SPACING_S)
+            await asyncio.sleep(index * spacing)
             while progress.stop_reason is None:
                 try:
                     item = queue.get_nowait()

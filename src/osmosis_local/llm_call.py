@@ -144,30 +144,32 @@ def classify(exc: BaseException, *, secrets: Sequence[str | None] = ()) -> LLMCa
     return err("unknown", f"LLM call failed ({type(exc).__name__})")
 
 
-def _wait_seconds(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
-    def wait(state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        backoff = min(policy.max_wait_s, policy.initial_wait_s * 2 ** (state.attempt_number - 1))
-        jittered = random.uniform(0.5 * backoff, backoff)
-        retry_after = getattr(exc, "retry_after_s", None)
-        if retry_after is not None:
-            return min(policy.max_retry_after_s, max(retry_after, 0.0)) + random.uniform(0, 0.1 * backoff)
-        return jittered
-
-    return wait
+def retry_delay(policy: RetryPolicy, exc: BaseException | None, attempt_number: int) -> float:
+    """Seconds to wait after failed attempt ``attempt_number``: ``Retry-After`` if given, else backoff."""
+    backoff = min(policy.max_wait_s, policy.initial_wait_s * 2 ** (attempt_number - 1))
+    retry_after = getattr(exc, "retry_after_s", None)
+    if retry_after is not None:
+        return min(policy.max_retry_after_s, max(retry_after, 0.0)) + random.uniform(0, 0.1 * backoff)
+    return random.uniform(0.5 * backoff, backoff)
 
 
 def retrying_kwargs(
-    policy: RetryPolicy, on_retry: Callable[[LLMCallError, int, float], None] | None
+    policy: RetryPolicy, on_retry: Callable[[LLMCallError, int, float], None] | None, *, attempts_done: int = 0
 ) -> dict[str, Any]:
+    """tenacity settings for the remaining attempts, when ``attempts_done`` were already made."""
+
+    def wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        return retry_delay(policy, exc, state.attempt_number + attempts_done)
+
     def before_sleep(state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
         if on_retry is not None and isinstance(exc, LLMCallError):
-            on_retry(exc, state.attempt_number, state.upcoming_sleep)
+            on_retry(exc, state.attempt_number + attempts_done, state.upcoming_sleep)
 
     return {
-        "stop": stop_after_attempt(max(1, policy.max_attempts)),
-        "wait": _wait_seconds(policy),
+        "stop": stop_after_attempt(max(1, policy.max_attempts - attempts_done)),
+        "wait": wait,
         "retry": retry_if_exception(lambda e: isinstance(e, LLMCallError) and e.retryable),
         "before_sleep": before_sleep,
         "reraise": True,

@@ -19,6 +19,7 @@ changing what it builds. Semantics match the litellm path (`llm_call`):
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import re
 import threading
@@ -28,7 +29,14 @@ from typing import TYPE_CHECKING, Any
 
 from tenacity import AsyncRetrying, Retrying
 
-from osmosis_local.llm_call import DEFAULT_RETRY, DETAIL_LIMIT, LLMCallError, RetryPolicy, retrying_kwargs
+from osmosis_local.llm_call import (
+    DEFAULT_RETRY,
+    DETAIL_LIMIT,
+    LLMCallError,
+    RetryPolicy,
+    retry_delay,
+    retrying_kwargs,
+)
 from osmosis_local.redaction import Redactor
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -75,10 +83,38 @@ class WireRequest:
         return WireRequest(self.url, self.headers, body, self.timeout_s, self.secrets)
 
     def encoded(self) -> bytes:
-        with _dropped_lock:
-            dropped = set(_dropped.get(self.endpoint, ()))
+        dropped = _dropped.get(self.endpoint)
         body = {k: v for k, v in self.body.items() if k not in dropped} if dropped else self.body
-        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        tools = body.get("tools")
+        if not tools:
+            return _dumps(body).encode("utf-8")
+        # A run offers the same tool list on every turn: its JSON is made once and spliced in.
+        rest = _dumps({k: v for k, v in body.items() if k != "tools"})
+        return f'{rest[:-1]},"tools":{_tools_json(tools)}}}'.encode()
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+_tools_cache: dict[int, tuple[list[Any], str]] = {}
+
+
+def _tools_json(tools: list[Any]) -> str:
+    """The JSON of a tool list, computed once per list object (kept alive while cached)."""
+    cached = _tools_cache.get(id(tools))
+    if cached is not None and cached[0] is tools:
+        return cached[1]
+    text = _dumps(tools)
+    if len(_tools_cache) > 64:
+        _tools_cache.clear()
+    _tools_cache[id(tools)] = (tools, text)
+    return text
+
+
+@functools.lru_cache(maxsize=64)
+def _redactor(secrets: tuple[str, ...]) -> Redactor:
+    return Redactor.of(secrets)
 
 
 def wire_request(request: Mapping[str, Any], secrets: Sequence[str | None] = ()) -> WireRequest:
@@ -268,17 +304,26 @@ async def apost_chat(
     import aiohttp
 
     wire = wire_request(request, secrets)
-    redact = Redactor.of(wire.secrets)
+    redact = _redactor(wire.secrets)
     if session is None:
         async with aiohttp.ClientSession() as own:
             return await apost_chat(request, session=own, policy=policy, secrets=secrets, on_retry=on_retry)
-    retrying = AsyncRetrying(**retrying_kwargs(policy, on_retry))
+    try:  # the first attempt outside the retry machinery: the hot path, and most calls succeed
+        return await _attempt_async(session, wire, redact)
+    except LLMCallError as exc:
+        if not exc.retryable or policy.max_attempts <= 1:
+            raise
+        delay = retry_delay(policy, exc, 1)
+        if on_retry is not None:
+            on_retry(exc, 1, delay)
+    await asyncio.sleep(delay)
+    retrying = AsyncRetrying(**retrying_kwargs(policy, on_retry, attempts_done=1))
     try:
         async for attempt in retrying:
             with attempt:
                 return await _attempt_async(session, wire, redact)
     except LLMCallError as exc:
-        exc.attempts = retrying.statistics.get("attempt_number", 1)
+        exc.attempts = retrying.statistics.get("attempt_number", 1) + 1
         raise
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -294,7 +339,7 @@ def post_chat(
     import httpx
 
     wire = wire_request(request, secrets)
-    redact = Redactor.of(wire.secrets)
+    redact = _redactor(wire.secrets)
     retrying = Retrying(**retrying_kwargs(policy, on_retry))
     with httpx.Client(timeout=wire.timeout_s) as client:
         try:

@@ -9,6 +9,7 @@ concurrency tests and the benchmark can keep many requests in flight.
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 import uuid
@@ -25,7 +26,9 @@ class ScriptedReply:
     """What the server answers to one request.
 
     ``body`` is sent as JSON (a str is sent verbatim); ``delay_s`` sleeps before answering (to inject
-    latency or to hang past a client timeout); ``drop_connection`` closes the socket without a reply.
+    latency or to hang past a client timeout); ``drop_connection`` closes the socket without a reply;
+    ``cut_body_after`` sends the headers and only that many bytes of the body, then closes the connection
+    (a reset mid-response); ``drip_s`` sends the body one byte at a time, ``drip_s`` seconds apart.
     """
 
     body: dict[str, Any] | str | None = None
@@ -33,6 +36,8 @@ class ScriptedReply:
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
     drop_connection: bool = False
+    cut_body_after: int | None = None
+    drip_s: float = 0.0
 
 
 Responder = Callable[[dict[str, Any]], "ScriptedReply | dict[str, Any]"]
@@ -137,7 +142,13 @@ class ScriptedOpenAIServer:
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
                 return
 
-            def _send(self, status: int, body: dict[str, Any] | str, headers: dict[str, str] | None = None) -> None:
+            def _send(
+                self,
+                status: int,
+                body: dict[str, Any] | str,
+                headers: dict[str, str] | None = None,
+                reply: ScriptedReply | None = None,
+            ) -> None:
                 raw = (body if isinstance(body, str) else json.dumps(body)).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -146,8 +157,19 @@ class ScriptedOpenAIServer:
                     self.send_header(key, value)
                 self.end_headers()
                 try:
-                    self.wfile.write(raw)
-                except (BrokenPipeError, ConnectionResetError):
+                    if reply is not None and reply.cut_body_after is not None:
+                        self.wfile.write(raw[: reply.cut_body_after])
+                        self.wfile.flush()
+                        self.close_connection = True
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                    elif reply is not None and reply.drip_s:
+                        for i in range(len(raw)):
+                            self.wfile.write(raw[i : i + 1])
+                            self.wfile.flush()
+                            time.sleep(reply.drip_s)
+                    else:
+                        self.wfile.write(raw)
+                except (BrokenPipeError, ConnectionResetError, OSError):
                     pass  # the client gave up (e.g. its timeout fired): expected in fault tests
 
             def do_GET(self) -> None:  # noqa: N802 - stdlib name
@@ -183,6 +205,6 @@ class ScriptedOpenAIServer:
                     return
                 if reply.status >= 400 and reply.body is None:
                     reply.body = {"error": {"message": f"scripted HTTP {reply.status}", "code": reply.status}}
-                self._send(reply.status, reply.body if reply.body is not None else {}, reply.headers)
+                self._send(reply.status, reply.body if reply.body is not None else {}, reply.headers, reply)
 
         return Handler

@@ -13,6 +13,7 @@ import datetime as _dt
 import hashlib
 import json
 import os
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,7 @@ class ModelChoice:
     client: ChatModel
     is_local: bool
     base_url: str | None
+    preflight_s: float | None = None  # how long the preflight request took (a latency estimate)
 
     @property
     def api_key(self) -> str | None:
@@ -281,8 +283,10 @@ def build_model(config: RolloutConfig, endpoint: ModelEndpoint, *, tag: str) -> 
 
 async def _preflight(choice: ModelChoice) -> None:
     """One real tiny request; a systemic failure (bad key, wrong URL, unknown model) stops here."""
+    started = time.perf_counter()
     try:
         await choice.client.preflight()
+        choice.preflight_s = time.perf_counter() - started
     except LLMCallError as exc:
         if exc.systemic:
             raise SetupError(f"{choice.tag} model {choice.display_name}: {exc.message}") from exc
