@@ -24,6 +24,19 @@ def _reject_bool(value: Any) -> Any:
     return value
 
 
+def _json_number_only(value: Any) -> Any:
+    """A number argument must be a finite JSON number: no booleans, no digit strings, no null/NaN/inf."""
+    _reject_bool(value)
+    if isinstance(value, str):
+        shown = value if len(value) <= 20 else value[:20] + "..."
+        raise ValueError(f"expected a JSON number, got the string {shown!r}; send the number without quotes")
+    if value is None:
+        raise ValueError("expected a number, got null (NaN and Infinity are not JSON numbers; send a finite number)")
+    if isinstance(value, float) and value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"expected a finite number, got {value}")
+    return value
+
+
 class _PlainNumberSchema:
     """Render ``int | float`` as ``{"type": "number", "description": ...}``, not ``anyOf``.
 
@@ -43,8 +56,9 @@ class _PlainNumberSchema:
 #: Put after ``Field(...)`` in an ``int`` annotation to refuse booleans; placed after the Field so
 #: pydantic still renders ``ge``/``le`` as ``minimum``/``maximum`` in the schema.
 NO_BOOLEANS = BeforeValidator(_reject_bool)
-#: A JSON number: ints stay Python ints (any size up to 10**1000), floats are read exactly.
-Number = Annotated[int | float, NO_BOOLEANS, _PlainNumberSchema()]
+#: A JSON number: ints stay Python ints (any size up to 10**1000), floats are read exactly. Booleans,
+#: digit strings ("12"), null and NaN/Infinity are refused with a message saying what to send instead.
+Number = Annotated[int | float, BeforeValidator(_json_number_only), _PlainNumberSchema()]
 
 
 @contextmanager

@@ -277,10 +277,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problem:
         parser.error(problem)  # exits 2, like every other bad argument
     config = _config(parser, args)
-    if args.debug:
-        import logging
+    if not args.debug:
+        return _run(config, args)
+    from osmosis_local.redaction import redacting_logging
+    from osmosis_local.session import run_redactor
 
-        logging.basicConfig(level=logging.DEBUG, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    with redacting_logging(run_redactor(config)):
+        return _run(config, args)
+
+
+def _run(config: Any, args: argparse.Namespace) -> int:
     if args.command == "eval":
         from osmosis_local.commands.eval_command import run_eval
 
@@ -292,7 +298,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     from osmosis_local.commands.test_command import run_test
 
     return run_test(config, quiet=args.quiet, debug=args.debug)
-
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -347,8 +347,8 @@ def _json_gt_text(text: str, record: Any) -> str | None:
 def _read_json(path: Path, window: _Window) -> None:
     try:
         text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise DatasetParseError(path, [f"File is not valid UTF-8: {exc}"]) from None
+    except UnicodeDecodeError:
+        raise DatasetParseError(path, [_undecodable_place(path, header_lines=None)]) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -403,14 +403,29 @@ def _read_csv(path: Path, window: _Window) -> None:
                     else:
                         window.add(index, record)
                 index += 1
-    except UnicodeDecodeError as exc:
-        raise DatasetParseError(path, [f"File is not valid UTF-8: {exc}"]) from None
+    except UnicodeDecodeError:
+        raise DatasetParseError(path, [_undecodable_place(path, header_lines=1)]) from None
     except csv.Error as exc:
         raise DatasetParseError(path, [f"Invalid CSV near row {index}: {exc}"]) from None
     window.total = index
 
 
 _CSV_REST = "\x00extra_fields"
+
+
+def _undecodable_place(path: Path, *, header_lines: int | None) -> str:
+    """Where the first byte that is not UTF-8 is: line, column, the byte, and the row on that line."""
+    with path.open("rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                row = f"row {number - 1 - header_lines}, " if header_lines is not None and number > header_lines else ""
+                return (
+                    f"Line {number} ({row}column {exc.start + 1}): byte 0x{line[exc.start]:02x} is not UTF-8; "
+                    "save the file as UTF-8 (from a spreadsheet: CSV UTF-8)"
+                )
+    return "The file is not valid UTF-8; save it as UTF-8"
 
 
 def _read_parquet(path: Path, window: _Window) -> None:

@@ -9,6 +9,7 @@ litellm's and the OpenAI client's own retries are switched off so this is the on
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 import os
@@ -25,11 +26,19 @@ from osmosis_local.redaction import Redactor
 
 DETAIL_LIMIT = 200
 
-_CONNECTION_TEXT = re.compile(
-    r"connection (refused|reset|error)|could not connect|name or service not known|"
-    r"nodename nor servname|failed to establish|network is unreachable|no route to host",
+# Nothing answers: the endpoint is down or the address is wrong (systemic once the retries run out).
+_UNREACHABLE_TEXT = re.compile(
+    r"connection refused|could not connect|name or service not known|nodename nor servname|"
+    r"failed to establish|network is unreachable|no route to host|connect call failed|cannot connect",
     re.IGNORECASE,
 )
+# The connection broke during one request: transient, retried like a 5xx.
+_DROPPED_TEXT = re.compile(
+    r"connection (reset|aborted|error)|server disconnected|remote ?protocol|incomplete|peer closed|"
+    r"broken pipe|eof occurred|response ended prematurely|chunked|payload",
+    re.IGNORECASE,
+)
+_NOT_JSON_TEXT = re.compile(r"jsondecodeerror|expecting value|invalid json|not valid json|unterminated string", re.I)
 
 
 _MISSING_KEY_TEXT = re.compile(r"missing credentials|api_key client option must be set|no api key", re.IGNORECASE)
@@ -96,6 +105,9 @@ def classify(exc: BaseException, *, secrets: Sequence[str | None] = ()) -> LLMCa
     """Map a litellm/OpenAI exception to an `LLMCallError` with a hint, a verdict and a short detail."""
     if isinstance(exc, LLMCallError):
         return exc
+    if isinstance(exc, TimeoutError):  # the whole-request deadline around the call
+        return LLMCallError("LLM request timed out (no complete answer within the timeout)", kind="timeout",
+                            systemic=False, retryable=True)  # fmt: skip
     import litellm
 
     litellm.suppress_debug_info = True
@@ -135,13 +147,17 @@ def classify(exc: BaseException, *, secrets: Sequence[str | None] = ()) -> LLMCa
     if "LLM Provider NOT provided" in raw or "LLM provider not provided" in raw.lower():
         return err("bad_model", "Unknown provider (use provider/model, e.g. openai/gpt-5-mini)", systemic=True)
     # litellm gives connection failures status 500; they are not a server answer, so test them first.
-    if isinstance(exc, ex.APIConnectionError) or _CONNECTION_TEXT.search(raw):
-        return err("connection", "Cannot reach the LLM endpoint", systemic=True)
+    if _NOT_JSON_TEXT.search(raw):
+        return err("bad_response", "The LLM endpoint returned a body that is not JSON", retryable=True)
+    if _UNREACHABLE_TEXT.search(raw):
+        return err("connection", "Cannot reach the LLM endpoint", systemic=True, retryable=True)
+    if isinstance(exc, ex.APIConnectionError) or _DROPPED_TEXT.search(raw):
+        return err("connection_dropped", "The connection to the LLM endpoint broke", retryable=True)
     if status is not None and status >= 500:
         return err("server", f"LLM API error (HTTP {status})", retryable=True)
     if status is not None:
         return err("http", f"LLM API error (HTTP {status})")
-    return err("unknown", f"LLM call failed ({type(exc).__name__})")
+    return err("unknown", "LLM call failed")
 
 
 def retry_delay(policy: RetryPolicy, exc: BaseException | None, attempt_number: int) -> float:
@@ -248,7 +264,8 @@ async def acompletion_with_retry(
     with _classified(secrets, attempts):
         async for attempt in retrying:
             with attempt, _classified(secrets, attempts):
-                return await litellm.acompletion(**prepared)
+                async with asyncio.timeout(float(prepared.get("timeout") or 600)):  # a whole-request deadline
+                    return _with_choices(await litellm.acompletion(**prepared))
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -273,8 +290,19 @@ def completion_with_retry(
     with _classified(secrets, attempts):
         for attempt in retrying:
             with attempt, _classified(secrets, attempts):
-                return litellm.completion(**prepared)
+                return _with_choices(litellm.completion(**prepared))
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _with_choices(response: Any) -> Any:
+    """The response, if it has a first choice; an answer without one is a transient error."""
+    choices = getattr(response, "choices", None)
+    if not choices:
+        raise LLMCallError(
+            "The LLM endpoint returned no choices (an answer without choices[0])",
+            kind="bad_response", systemic=False, retryable=True,
+        )  # fmt: skip
+    return response
 
 
 def usage_of(response: Any) -> tuple[int, int]:

@@ -7,9 +7,11 @@ even when the key is not known, e.g. one echoed back by a provider for another a
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 MASK = "***"
@@ -45,3 +47,31 @@ class Redactor:
 
 
 NO_SECRETS = Redactor()
+
+
+class RedactingFormatter(logging.Formatter):
+    """A log formatter whose every line (message, traceback, exception chain) passes through a `Redactor`."""
+
+    def __init__(self, redactor: Redactor, fmt: str | None = None) -> None:
+        super().__init__(fmt)
+        self.redactor = redactor
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.redactor(super().format(record))
+
+
+@contextlib.contextmanager
+def redacting_logging(redactor: Redactor, *, level: int = logging.DEBUG) -> Iterator[None]:
+    """``--debug``: log to stderr at ``level`` for the block, every line redacted (keys echoed in provider
+    errors too); the previous logging set-up is restored afterwards."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(RedactingFormatter(redactor, "%(asctime)s %(name)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    try:
+        yield
+    finally:
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)

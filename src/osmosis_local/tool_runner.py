@@ -13,6 +13,7 @@ import asyncio
 import inspect
 import json
 import logging
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,11 +30,14 @@ __all__ = [
 ]
 
 DEFAULT_TOOL_TIMEOUT_S = 30.0
+MAX_ERROR_CHARS = 2000  # an error text the model reads is cut to this length
+MAX_NAME_CHARS = 80  # a tool name echoed back in an error (valid names have at most 64)
 
 # JSON-RPC error codes from the MCP SDK (stable across versions; copied to avoid import churn).
 _REQUEST_TIMEOUT = -32001
 _CONNECTION_CLOSED = -32000
-_SERVER_LOGGER = "fastmcp.server.server"  # where FastMCP logs failing tool calls
+_SERVER_LOGGER = "fastmcp.server.server"
+logger = logging.getLogger(__name__)  # where FastMCP logs failing tool calls
 
 
 class ToolTransportError(RuntimeError):
@@ -194,10 +198,37 @@ class ToolRunner:
     async def call(
         self, name: str, arguments_json: str | dict[str, Any] | None, *, call_id: str
     ) -> ToolCallOutcome:
-        """Run one tool call; never raises for the model's or the tool's mistakes."""
+        """Run one tool call; never raises for the model's or the tool's mistakes.
+
+        Whatever the model sends (any name, any arguments text: huge numbers, deep nesting, NaN) comes
+        back as a result or as an ``Error: ...`` message of at most `MAX_ERROR_CHARS` characters.
+        """
         if not self._open:
             raise ToolTransportError("ToolRunner is not open; use `async with ToolRunner(...)`")
         start = time.perf_counter()
+        try:
+            outcome = await self._call(name, arguments_json, call_id, start)
+        except ToolTransportError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - e.g. RecursionError validating absurd arguments
+            logger.debug("tool call %s failed", _shown_name(name), exc_info=True)
+            detail = " ".join(str(exc).split()) or type(exc).__name__
+            outcome = ToolCallOutcome(
+                call_id, name, f"Error: tool '{name}' could not be run with these arguments: {detail}", True,
+                round((time.perf_counter() - start) * 1000.0, 3),
+            )  # fmt: skip
+        if not outcome.is_error:
+            return outcome
+        content = outcome.content
+        if len(name) > MAX_NAME_CHARS:
+            content = content.replace(name, _shown_name(name))
+        return ToolCallOutcome(
+            outcome.call_id, _shown_name(name), _bounded(content), True, outcome.duration_ms, outcome.arguments
+        )
+
+    async def _call(
+        self, name: str, arguments_json: str | dict[str, Any] | None, call_id: str, start: float
+    ) -> ToolCallOutcome:
 
         def outcome(
             content: str, is_error: bool, args: dict[str, Any] | None = None
@@ -271,16 +302,41 @@ def _parse_arguments(
     if not raw.strip():
         return {}, None
     try:
-        parsed = json.loads(raw)
+        parsed = json.loads(raw, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         return {}, (
             f"arguments for tool '{name}' are not valid JSON ({exc.msg} at position {exc.pos}); "
             'send a JSON object such as {"a": 1}'
         )
+    except RecursionError:
+        return {}, f"arguments for tool '{name}' are nested too deeply to read; send a flat JSON object"
+    except ValueError as exc:  # Python's limit on digits in an integer, or NaN/Infinity
+        text = str(exc)
+        if "digits" in text:
+            return {}, (
+                f"a number in the arguments for tool '{name}' has too many digits to read "
+                f"(more than {sys.get_int_max_str_digits()}); send a smaller number"
+            )
+        return {}, f"arguments for tool '{name}' could not be read: {_bounded(text, 200)}"
     if not isinstance(parsed, dict):
         kind = "null" if parsed is None else type(parsed).__name__
         return {}, f"arguments for tool '{name}' must be a JSON object, got {kind}"
     return parsed, None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number; send a finite number")
+
+
+def _bounded(text: str, limit: int = MAX_ERROR_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit} more characters)"
+
+
+def _shown_name(name: str) -> str:
+    return _bounded(name, MAX_NAME_CHARS)
 
 
 def _result_text(structured: Any, texts: list[str]) -> str:
