@@ -364,7 +364,7 @@ def test_bad_json_document(tmp_path: Path, content: str, message: str) -> None:
 
 def test_non_utf8_and_bad_parquet_are_parse_errors(tmp_path: Path) -> None:
     (tmp_path / "d.csv").write_bytes(b"system_prompt,user_prompt,ground_truth\n\xff,u,g\n")
-    with pytest.raises(DatasetParseError, match="not valid UTF-8"):
+    with pytest.raises(DatasetParseError, match=r"Line 2 \(row 0, column 1\): byte 0xff is not UTF-8"):
         load_dataset(tmp_path / "d.csv")
     (tmp_path / "d.parquet").write_bytes(b"not parquet at all")
     with pytest.raises(DatasetParseError, match="Not a readable parquet file"):

@@ -38,6 +38,25 @@ _DROPPED_TEXT = re.compile(
     r"broken pipe|eof occurred|response ended prematurely|chunked|payload",
     re.IGNORECASE,
 )
+_UNREACHABLE_CAUSES = frozenset({"ConnectError", "ConnectionRefusedError", "gaierror", "ClientConnectorError"})
+_DROPPED_CAUSES = frozenset(
+    {"RemoteProtocolError", "ReadError", "WriteError", "ConnectionResetError", "ServerDisconnectedError",
+     "ClientPayloadError", "IncompleteRead", "BrokenPipeError"}
+)  # fmt: skip
+
+
+def _cause_names(exc: BaseException) -> set[str]:
+    """Type names along the exception's cause/context chain (the transport error behind a provider error)."""
+    names: set[str] = set()
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        names.add(type(current).__name__)
+        current = current.__cause__ or current.__context__
+    return names
+
+
 _NOT_JSON_TEXT = re.compile(r"jsondecodeerror|expecting value|invalid json|not valid json|unterminated string", re.I)
 
 
@@ -149,10 +168,13 @@ def classify(exc: BaseException, *, secrets: Sequence[str | None] = ()) -> LLMCa
     # litellm gives connection failures status 500; they are not a server answer, so test them first.
     if _NOT_JSON_TEXT.search(raw):
         return err("bad_response", "The LLM endpoint returned a body that is not JSON", retryable=True)
-    if _UNREACHABLE_TEXT.search(raw):
+    chain = _cause_names(exc)
+    if _UNREACHABLE_TEXT.search(raw) or chain & _UNREACHABLE_CAUSES:
         return err("connection", "Cannot reach the LLM endpoint", systemic=True, retryable=True)
-    if isinstance(exc, ex.APIConnectionError) or _DROPPED_TEXT.search(raw):
+    if chain & _DROPPED_CAUSES or _DROPPED_TEXT.search(raw):
         return err("connection_dropped", "The connection to the LLM endpoint broke", retryable=True)
+    if isinstance(exc, ex.APIConnectionError):  # no cause to tell: treat as unreachable, as before
+        return err("connection", "Cannot reach the LLM endpoint", systemic=True, retryable=True)
     if status is not None and status >= 500:
         return err("server", f"LLM API error (HTTP {status})", retryable=True)
     if status is not None:
