@@ -281,6 +281,12 @@ def build_model(config: RolloutConfig, endpoint: ModelEndpoint, *, tag: str) -> 
     return ModelChoice(tag, resolved.display_name, client, resolved.is_local, api_base)
 
 
+async def _let_requests_go_out(rounds: int = 20) -> None:
+    """Run the event loop briefly so new tasks connect and send their requests before blocking work."""
+    for _ in range(rounds):
+        await asyncio.sleep(0.0005)
+
+
 async def _preflight(choice: ModelChoice) -> None:
     """One real tiny request; a systemic failure (bad key, wrong URL, unknown model) stops here."""
     started = time.perf_counter()
@@ -325,10 +331,11 @@ async def open_session(
     try:
         if before_preflight is None:
             # Nothing left to refuse the run once the dataset and eval functions loaded: the preflight
-            # requests go out while the tools load.
+            # requests are sent first, and answered while the tools load (on this thread, no thread hop).
             preflights = [asyncio.create_task(_preflight(m)) for m in models]
+            await _let_requests_go_out()
         hooks.preparing("loading the MCP tools")
-        server = await asyncio.to_thread(_load_server, config.mcp) if preflights else _load_server(config.mcp)
+        server = _load_server(config.mcp)
         async with ToolRunner(server, timeout_s=config.tool_timeout_s) as runner:
             tools, warnings = await _list_tools(runner)
             session = Session(
