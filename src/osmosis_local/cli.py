@@ -196,10 +196,46 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit 3 if an eval function's mean over all runs is below X; FN=X for one function (repeatable)",
     )
 
+    rescore = commands.add_parser(
+        "rescore", help="score the saved runs of a transcript log again with other eval functions (no rollouts)"
+    )
+    rescore.add_argument("log", metavar="LOG", help="a transcript log written by eval (or by rescore)")
+    rescore.add_argument("--eval-fn", action="append", required=True, metavar="MOD:FN", help="scorer, repeatable")
+    rescore.add_argument("-o", "--output", help="write the results as JSON (the eval schema, command: rescore)")
+    rescore.add_argument("--log", dest="new_log", metavar="FILE", help="its own transcript log "
+                         "(default: .osmosis-local/runs/rescore-<time>.jsonl)")  # fmt: skip
+    rescore.add_argument("--pass-threshold", type=_finite_float, help="default: the threshold the eval used")
+    rescore.add_argument("--batch-size", type=_positive_int, default=8, help="runs scored at once (default: 8)")
+    rescore.add_argument("--fail-under", type=_fail_under, action="append", metavar="X|FN=X",
+                         help="exit 3 if an eval function's mean over all runs is below X")  # fmt: skip
+    rescore.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    rescore.add_argument("--debug", action="store_true", help="debug logging and tracebacks")
+    rescore.set_defaults(handler=_rescore)
+
+    view = commands.add_parser("view", help="write one self-contained HTML report of a transcript log or results file")
+    view.add_argument(
+        "source", metavar="LOG_OR_RESULTS", help="a transcript log (.jsonl) or an -o results file (.json)"
+    )
+    view.add_argument("-o", "--output", help="the HTML file (default: next to the input, .html)")
+    view.add_argument("--open", action="store_true", help="open it in the default browser")
+    view.set_defaults(handler=_view)
+
     from osmosis_local.commands.serve import add_serve_commands
 
     add_serve_commands(commands)
     return parser
+
+
+def _rescore(args: argparse.Namespace) -> int:
+    from osmosis_local.commands.rescore_command import run_rescore
+
+    return run_rescore(args)
+
+
+def _view(args: argparse.Namespace) -> int:
+    from osmosis_local.commands.view_command import run_view
+
+    return run_view(args)
 
 
 def _check_source(args: argparse.Namespace) -> str | None:
@@ -298,6 +334,7 @@ def _run(config: Any, args: argparse.Namespace) -> int:
     from osmosis_local.commands.test_command import run_test
 
     return run_test(config, quiet=args.quiet, debug=args.debug)
+
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -16,7 +16,7 @@ from pathlib import Path
 from osmosis_local import __version__
 from osmosis_local.config import EvalConfig, FailUnder
 from osmosis_local.dataset import DatasetRow
-from osmosis_local.records import LogHeader, LogSettings, RunRecord, run_key
+from osmosis_local.records import LogHeader, LogRunInfo, LogSettings, RunRecord, run_key
 from osmosis_local.redaction import Redactor
 from osmosis_local.results import (
     EXIT_FAIL_UNDER,
@@ -208,7 +208,11 @@ async def _run(
     started = time.perf_counter()
     with RunLog(log_path, redactor=session.redactor) as log:
         if not has_header:
-            log.write_header(LogHeader(command="eval", dataset=str(config.dataset), settings=settings))
+            run_info = LogRunInfo(
+                mcp=str(config.mcp), n_runs=config.n, pass_threshold=config.pass_threshold, limit=config.limit,
+                offset=config.offset, batch_size=config.batch_size,
+            )  # fmt: skip
+            log.write_header(LogHeader(command="eval", dataset=str(config.dataset), settings=settings, run=run_info))
         queue: asyncio.Queue[_Item] = asyncio.Queue()
         for item in todo:
             queue.put_nowait(item)

@@ -105,6 +105,20 @@ class LogSettings(BaseModel):
         return lines
 
 
+class LogRunInfo(BaseModel):
+    """Settings of the run that a resume may change (so they are not compared), kept for rescore and view."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    mcp: str = ""
+    n_runs: int = 1
+    pass_threshold: float = 1.0
+    limit: int | None = None
+    offset: int = 0
+    batch_size: int = 1
+    rescore_of: str | None = None
+
+
 class LogHeader(BaseModel):
     """The first line of a transcript log."""
 
@@ -116,3 +130,4 @@ class LogHeader(BaseModel):
     created_at: str = Field(default_factory=lambda: _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
     dataset: str
     settings: LogSettings
+    run: LogRunInfo = Field(default_factory=LogRunInfo)

@@ -108,6 +108,15 @@ class JudgeUsage(_Result):
     total_tokens: int = Field(description="judge tokens in all")
 
 
+class ScoreChange(_Result):
+    """A rescore against the scores the log held for the same eval function."""
+
+    mean_before: float | None = Field(description="mean over scored runs in the log")
+    mean_after: float | None = Field(description="mean over scored runs now")
+    changed_runs: int = Field(description="runs whose score (or error) differs")
+    changed: list[str] = Field(description="those runs, as row-<i>/run-<k>/<model>: before -> after")
+
+
 class EvalSettings(_Result):
     """What was run."""
 
@@ -157,6 +166,9 @@ class EvalResult(_Result):
     model_summaries: list[ModelSummary] | None = Field(description="per-model figures, with a baseline")
     comparison: dict[str, Comparison] | None = Field(description="primary vs baseline per eval function")
     transcript_log: str = Field(description="the JSONL transcript log of the runs")
+    changes: dict[str, ScoreChange] | None = Field(
+        default=None, description="rescore only: per eval function the log had scored too, before -> after"
+    )
     exit_code: int = Field(
         description="0 done, 1 failed (systemic error, an eval fn errored on every run), 3 --fail-under"
     )

@@ -160,17 +160,20 @@ class Session:
 _OTHER_SECRET_ENV = ("LITELLM_API_KEY", "OSMOSIS_JUDGE_API_KEY", "AWS_SECRET_ACCESS_KEY", "AZURE_API_KEY")
 
 
-def run_redactor(config: RolloutConfig, extra: Sequence[str | None] = ()) -> Redactor:
-    """A `Redactor` of every key this run may hold: the flags' keys and the providers' key variables."""
+def run_redactor_for_keys(extra: Sequence[str | None] = ()) -> Redactor:
+    """A `Redactor` of the providers' key variables (environment) and ``extra`` keys."""
     from osmosis_local.model_names import PROVIDER_KEY_ENV
     from osmosis_local.rubric.keys import DEFAULT_API_KEY_ENV
 
-    baseline: ModelEndpoint | None = getattr(config, "baseline", None)
     names = {*PROVIDER_KEY_ENV.values(), *DEFAULT_API_KEY_ENV.values(), *_OTHER_SECRET_ENV}
     names.discard("GOOGLE_APPLICATION_CREDENTIALS")  # a file path, not a secret
-    env_values = [os.environ.get(name) for name in sorted(names)]
-    keys = [config.model.key(), baseline.key() if baseline else None, *env_values, *extra]
-    return Redactor.of(keys)
+    return Redactor.of([*(os.environ.get(name) for name in sorted(names)), *extra])
+
+
+def run_redactor(config: RolloutConfig, extra: Sequence[str | None] = ()) -> Redactor:
+    """A `Redactor` of every key this run may hold: the flags' keys and the providers' key variables."""
+    baseline: ModelEndpoint | None = getattr(config, "baseline", None)
+    return run_redactor_for_keys([config.model.key(), baseline.key() if baseline else None, *extra])
 
 
 def default_log_path(command: str) -> Path:

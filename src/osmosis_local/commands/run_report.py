@@ -132,7 +132,8 @@ class EvalReporter(ConsoleReporter, EvalHooks):
         self.redact = plan.redactor
         self.end_preparing()
         if not self.quiet:
-            self._print(self.err, f"osmosis-eval v{__version__} (osmosis-local)")
+            title = "osmosis-eval" if plan.models else "osmosis-rescore (no rollouts: the saved runs are scored)"
+            self._print(self.err, f"{title} v{__version__} (osmosis-local)")
             for m in plan.models:
                 self._print(
                     self.err, f"  {m.tag.capitalize()} model: {m.display_name}  [{m.base_url or 'provider default'}]"
@@ -252,6 +253,16 @@ class EvalReporter(ConsoleReporter, EvalHooks):
                     Text(name), str(c.wins), str(c.losses), str(c.ties), str(c.unpaired), format_score(c.win_rate)
                 )
             self.out.print(comp)
+        if result.changes:
+            change = Table(title=f"Change against {result.config.rescore_of}")
+            for col in ("Eval Function", "Mean before", "Mean after", "Runs changed", "First changes"):
+                change.add_column(col)
+            for name, c in result.changes.items():
+                change.add_row(
+                    Text(name), format_score(c.mean_before), format_score(c.mean_after), str(c.changed_runs),
+                    Text("; ".join(c.changed[:3]) + (" ..." if len(c.changed) > 3 else "")),
+                )  # fmt: skip
+            self.out.print(change)
         self._print(self.out, f"Transcripts: {result.transcript_log}")
         for problem in summary.problems:
             self.error(problem)
