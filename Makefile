@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip --version >/dev/null 2>&1 || $(BIN)/python -m ensurepip --default-pip >/dev/null
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$$(sed -n 's/^uv==//p' constraints.txt)
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev,local]' -c constraints.txt
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev,local,inspect]' -c constraints.txt
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -42,3 +42,53 @@ def test_a_terminal_gets_a_spinner_that_names_the_step_and_stops_on_error() -> N
     assert reporter._status is None
     text = screen.getvalue()
     assert "Preparing: loading the MCP tools" in text and "Dataset not found" in text
+
+
+def _eval_result(tmp_path):
+    from osmosis_local import evaluate
+    from osmosis_local.scripted_policy import ScriptedPolicy
+    from osmosis_local.scripted_server import ScriptedOpenAIServer
+
+    with ScriptedOpenAIServer(ScriptedPolicy.from_jsonl("test_data.jsonl", wrong_answer_rate=0.5, seed=2)) as server:
+        return evaluate(
+            mcp="mcp", dataset="test_data.jsonl", model="scripted", base_url=server.base_url, limit=3, n=3,
+            eval_fn=["reward_fn.compute_reward:numbers_match_reward", "reward_fn.tool_use_reward:tool_use_reward"],
+            log=tmp_path / "runs.jsonl",
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize("width", [80, 160])
+def test_the_results_table_is_readable_at_80_columns_and_wide(tmp_path, width: int) -> None:
+    result = _eval_result(tmp_path)
+    reporter = EvalReporter(quiet=False)
+    screen = io.StringIO()
+    reporter.out = Console(file=screen, width=width)
+    reporter.finished(result)
+    text = screen.getvalue()
+    assert "…" not in text  # nothing cut
+    assert max(len(line) for line in text.splitlines() if not line.startswith("Transcripts: ")) <= width
+    for label in ("Mean", "pass@1", "pass@3", "Scored", "Errors", "Unscored"):
+        assert label in text
+    assert "numbers_match_reward = reward_fn.compute_reward:numbers_match_reward" in text  # the legend
+    stats = result.summary.eval_fns["reward_fn.compute_reward:numbers_match_reward"]
+    assert f"{stats.mean:.3f}" in text and f"{stats.pass_at_1:.3f}" in text
+
+
+def test_the_progress_label_shows_the_running_mean_and_errors(tmp_path) -> None:
+    from osmosis_local.evaluation import EvalPlan
+    from osmosis_local.records import RunRecord
+    from osmosis_local.redaction import Redactor
+
+    reporter = EvalReporter(quiet=True)
+    fn = "reward_fn.compute_reward:numbers_match_reward"
+    plan = EvalPlan(models=[], eval_fns=[(fn, "simple")], rows=2, runs_per_row=1, batch_size=1, tools=0,
+                    warnings=[], log_path=tmp_path, total=3, resumed=0, redactor=Redactor())  # fmt: skip
+    reporter.started(plan)
+    base = dict(key="k", command="eval", row_index=0, model="m", finish_reason="stop")
+    reporter.run_finished(RunRecord(**base, success=True, scores={fn: 1.0}), 1, 3)
+    reporter.run_finished(RunRecord(**base, success=False, error="boom"), 2, 3)
+    record = RunRecord(**base, success=True, scores={fn: 0.0}, score_errors={"other:fn": "x"})
+    reporter.run_finished(record, 3, 3)
+    assert reporter._progress_text() == (
+        "rollouts  mean numbers_match_reward 0.500  errors 2"
+    )

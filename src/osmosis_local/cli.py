@@ -220,6 +220,12 @@ def build_parser() -> argparse.ArgumentParser:
     view.add_argument("--open", action="store_true", help="open it in the default browser")
     view.set_defaults(handler=_view)
 
+    export = commands.add_parser("export", help="write a transcript log in another tool's format (inspect_ai)")
+    export.add_argument("source", metavar="LOG", help="a transcript log (.jsonl) or an -o results file (.json)")
+    export.add_argument("--format", choices=("inspect",), default="inspect", help="inspect: an inspect_ai .eval log")
+    export.add_argument("-o", "--output", required=True, help="the file to write, e.g. run.eval")
+    export.set_defaults(handler=_export)
+
     from osmosis_local.commands.serve import add_serve_commands
 
     add_serve_commands(commands)
@@ -236,6 +242,21 @@ def _view(args: argparse.Namespace) -> int:
     from osmosis_local.commands.view_command import run_view
 
     return run_view(args)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from osmosis_local.inspect_export import export_inspect
+    from osmosis_local.session import SetupError
+
+    try:
+        written = export_inspect(Path(args.source), Path(args.output))
+    except SetupError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    print(f"inspect_ai log written to {written} (open it: inspect view --log-dir {written.parent})", file=sys.stderr)
+    return 0
 
 
 def _check_source(args: argparse.Namespace) -> str | None:

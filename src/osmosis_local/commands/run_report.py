@@ -121,6 +121,15 @@ class ConsoleReporter:
             self.progress.advance(self._task)
 
 
+WIDE_TABLE_COLUMNS = 120  # below this a terminal gets the stacked results table
+
+
+def short_names(fns: list[str]) -> dict[str, str]:
+    """``mod:fn`` shown as ``fn`` where that is unambiguous (a legend maps them back)."""
+    tails = [fn.rpartition(":")[2] for fn in fns]
+    return {fn: tail if tails.count(tail) == 1 else fn for fn, tail in zip(fns, tails, strict=True)}
+
+
 def _has_all_runs_column(stats: list[EvalFnStats]) -> bool:
     return any(s.mean != s.mean_all_runs for s in stats)
 
@@ -130,6 +139,8 @@ class EvalReporter(ConsoleReporter, EvalHooks):
 
     def started(self, plan: EvalPlan) -> None:
         self.redact = plan.redactor
+        self._first_fn = plan.eval_fns[0][0] if plan.eval_fns else None
+        self._sum, self._scored, self._errors = 0.0, 0, 0
         self.end_preparing()
         if not self.quiet:
             title = "osmosis-eval" if plan.models else "osmosis-rescore (no rollouts: the saved runs are scored)"
@@ -151,7 +162,20 @@ class EvalReporter(ConsoleReporter, EvalHooks):
                 self.warning(warning)
         self.start_progress(total=plan.total, completed=plan.resumed)
 
+    def _progress_text(self) -> str:
+        """The progress bar's label: the running mean of the first eval function and the error count."""
+        if self._first_fn is None:
+            return f"rollouts  errors {self._errors}"
+        mean = f"{self._sum / self._scored:.3f}" if self._scored else "-"
+        return f"rollouts  mean {self._first_fn.rpartition(':')[2]} {mean}  errors {self._errors}"
+
     def run_finished(self, record: RunRecord, done: int, total: int) -> None:
+        self._errors += (not record.success) + len(record.score_errors)
+        if record.model_tag == "primary" and self._first_fn in record.scores:
+            self._sum += record.scores[self._first_fn]
+            self._scored += 1
+        if self.progress is not None:
+            self.progress.update(self._task, description=self.redact(self._progress_text()))
         status = "OK" if record.success else "FAILED"
         scores = ", ".join(f"{name}={value:.3f}" for name, value in record.scores.items())
         errors = ", ".join(f"{name}=ERROR" for name in record.score_errors)
@@ -177,8 +201,11 @@ class EvalReporter(ConsoleReporter, EvalHooks):
         self._print(
             self.out,
             f"Rows: {summary.total_rows}  Runs per row: {config.n_runs}  Total runs: {summary.total_runs}  "
-            f"Failed runs: {summary.failed_runs}  Duration: {format_duration(summary.total_duration_ms)}  "
-            f"Total tokens: {summary.total_tokens}",
+            f"Failed runs: {summary.failed_runs}",
+        )
+        self._print(
+            self.out,
+            f"Duration: {format_duration(summary.total_duration_ms)}  Total tokens: {summary.total_tokens}",
         )
         if summary.stopped_early:
             self._print(self.out, ("Stopped early:", "bold red"), " ", summary.stop_reason or "")
@@ -209,41 +236,36 @@ class EvalReporter(ConsoleReporter, EvalHooks):
         all_stats = [s for *_, fns in rows_by_model for s in fns.values()]
         ks = sorted({k for s in all_stats for k in s.pass_at()})
         both_means = _has_all_runs_column(all_stats)
-        results = Table(title="Eval Results")
-        columns = [
-            "Eval Function",
-            "Model",
-            "Mean",
-            *(["Mean (all runs)"] if both_means else []),
-            "Min",
-            "Max",
-            "Std",
-            *[f"pass@{k}" for k in ks],
-            "Scored",
-            "Errors",
-            "Unscored",
-        ]
-        for col in columns:
-            results.add_column(col)
-        for name in config.eval_fns:
-            for model, *_, fns in rows_by_model:
-                s = fns[name]
-                results.add_row(
-                    Text(name),
-                    Text(model),
-                    format_score(s.mean),
-                    *([format_score(s.mean_all_runs)] if both_means else []),
-                    format_score(s.min),
-                    format_score(s.max),
-                    format_score(s.std),
-                    *[format_score(s.pass_at().get(k)) for k in ks],
-                    str(s.scored),
-                    str(s.errors),
-                    str(s.unscored),
-                )
-        self.out.print(results)
+        short = short_names(config.eval_fns)
+        figures = [("Mean", lambda st: format_score(st.mean))]
         if both_means:
-            self._print(self.out, "Mean: over scored runs. Mean (all runs): failed runs and scorer errors count as 0.")
+            figures.append(("Mean (all runs)", lambda st: format_score(st.mean_all_runs)))
+        figures += [("Min", lambda st: format_score(st.min)), ("Max", lambda st: format_score(st.max)),
+                    ("Std", lambda st: format_score(st.std))]  # fmt: skip
+        figures += [(f"pass@{k}", lambda st, k=k: format_score(st.pass_at().get(k))) for k in ks]
+        figures += [("Scored", lambda st: str(st.scored)), ("Errors", lambda st: str(st.errors)),
+                    ("Unscored", lambda st: str(st.unscored))]  # fmt: skip
+        if self.out.width >= WIDE_TABLE_COLUMNS:
+            results = Table(title="Eval Results")
+            for col in ("Eval Function", "Model", *(label for label, _ in figures)):
+                results.add_column(col)
+            for name in config.eval_fns:
+                for model, *_, fns in rows_by_model:
+                    results.add_row(Text(short[name]), Text(model), *(value(fns[name]) for _, value in figures))
+        else:  # a narrow terminal: one column per eval function and model, one row per figure
+            results = Table(title="Eval Results")
+            results.add_column("")
+            pairs = [(name, model, fns) for name in config.eval_fns for model, *_, fns in rows_by_model]
+            for name, model, _ in pairs:
+                results.add_column(Text(short[name] + ("" if len(rows_by_model) == 1 else f"\n{model}")))
+            for label, value in figures:
+                results.add_row(label, *(value(fns[name]) for name, _, fns in pairs))
+        self.out.print(results)
+        for name in config.eval_fns:
+            if short[name] != name:
+                self._print(self.out, f"  {short[name]} = {name}")
+        if both_means:
+            self._print(self.out, "Mean: over scored runs. Mean (all runs): failures and scorer errors count 0.")
         if result.comparison:
             comp = Table(title="Baseline comparison (paired by row and run)")
             for col in ("Eval Function", "Wins", "Losses", "Ties", "Unpaired", "Win rate"):
