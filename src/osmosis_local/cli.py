@@ -85,6 +85,10 @@ def _add_rollout_arguments(parser: argparse.ArgumentParser, *, model_required: b
         "--mcp", metavar="DIR", help="directory with main.py that builds a FastMCP instance (e.g. ./mcp)"
     )
     source.add_argument(
+        "--mcp-url", metavar="URL", help="instead of --mcp: a running MCP server over streamable HTTP, e.g. "
+        "http://127.0.0.1:8080/mcp (python mcp/main.py)",
+    )  # fmt: skip
+    source.add_argument(
         "-m",
         "--module",
         "--agent",
@@ -265,8 +269,10 @@ def _check_source(args: argparse.Namespace) -> str | None:
             "-m/--module runs a custom RolloutAgentLoop (Remote Rollout), which osmosis-local does not host. "
             "Use --mcp ./mcp for Local Rollout, or the osmosis SDK for remote agents."
         )
-    if getattr(args, "mcp", None) is None:
-        return "--mcp DIR is required (the folder with main.py, e.g. --mcp ./mcp)"
+    if getattr(args, "mcp", None) is None and getattr(args, "mcp_url", None) is None:
+        return "--mcp DIR is required (the folder with main.py, e.g. --mcp ./mcp), or --mcp-url URL of a running server"
+    if getattr(args, "mcp", None) is not None and getattr(args, "mcp_url", None) is not None:
+        return "give either --mcp DIR or --mcp-url URL, not both"
     if args.command == "test" and args.row is not None and not args.interactive:
         return "--row needs -i/--interactive"
     return None
@@ -275,6 +281,7 @@ def _check_source(args: argparse.Namespace) -> str | None:
 def _rollout_options(args: argparse.Namespace) -> dict[str, Any]:
     names = (
         "mcp",
+        "mcp_url",
         "dataset",
         "model",
         "base_url",

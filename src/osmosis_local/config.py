@@ -58,7 +58,8 @@ class ModelEndpoint(_Frozen):
 class RolloutConfig(_Frozen):
     """What `test` and `eval` share: the tools, the rows, the model, and the limits of one rollout."""
 
-    mcp: Path = Field(description="folder with main.py that builds a FastMCP instance")
+    mcp: Path | None = Field(default=None, description="folder with main.py that builds a FastMCP instance")
+    mcp_url: str | None = Field(default=None, description="a running MCP server (streamable HTTP), instead of mcp")
     dataset: Path = Field(description="rows with system_prompt, user_prompt, ground_truth")
     limit: PositiveInt | None = None
     offset: NonNegativeInt = 0
@@ -75,6 +76,18 @@ class RolloutConfig(_Frozen):
     )
     output: Path | None = Field(default=None, description="the -o JSON results file")
     log: Path | None = Field(default=None, description="the transcript log (default: .osmosis-local/runs/...)")
+
+
+    @model_validator(mode="after")
+    def _one_tool_source(self) -> RolloutConfig:
+        if (self.mcp is None) == (self.mcp_url is None):
+            raise ValueError("give exactly one of --mcp DIR (import the tools) and --mcp-url URL (a running server)")
+        return self
+
+    @property
+    def tool_source(self) -> str:
+        """The --mcp folder or the --mcp-url, as text."""
+        return self.mcp_url if self.mcp_url is not None else str(self.mcp)
 
 
 class TestConfig(RolloutConfig):
@@ -155,7 +168,8 @@ def _endpoint(name: str | None, base_url: str | None, api_key: str | None) -> Mo
 
 def _rollout_options(
     *,
-    mcp: str | Path,
+    mcp: str | Path | None,
+    mcp_url: str | None,
     dataset: str | Path,
     limit: int | None,
     offset: int,
@@ -171,7 +185,8 @@ def _rollout_options(
     log: str | Path | None,
 ) -> dict[str, object]:
     return {
-        "mcp": Path(mcp),
+        "mcp": Path(mcp) if mcp is not None else None,
+        "mcp_url": mcp_url,
         "dataset": Path(dataset),
         "limit": limit,
         "offset": offset,
@@ -190,7 +205,8 @@ def _rollout_options(
 
 def eval_config(
     *,
-    mcp: str | Path,
+    mcp: str | Path | None = None,
+    mcp_url: str | None = None,
     dataset: str | Path,
     eval_fn: list[str] | str,
     model: str,
@@ -241,6 +257,7 @@ def eval_config(
         fail_under=gate,
         **_rollout_options(
             mcp=mcp,
+            mcp_url=mcp_url,
             dataset=dataset,
             limit=limit,
             offset=offset,
@@ -260,7 +277,8 @@ def eval_config(
 
 def test_config(
     *,
-    mcp: str | Path,
+    mcp: str | Path | None = None,
+    mcp_url: str | None = None,
     dataset: str | Path,
     model: str = DEFAULT_TEST_MODEL,
     base_url: str | None = None,
@@ -283,6 +301,7 @@ def test_config(
         model=_endpoint(model, base_url, api_key),
         **_rollout_options(
             mcp=mcp,
+            mcp_url=mcp_url,
             dataset=dataset,
             limit=limit,
             offset=offset,

@@ -209,7 +209,7 @@ async def _run(
     with RunLog(log_path, redactor=session.redactor) as log:
         if not has_header:
             run_info = LogRunInfo(
-                mcp=str(config.mcp), n_runs=config.n, pass_threshold=config.pass_threshold, limit=config.limit,
+                mcp=config.tool_source, n_runs=config.n, pass_threshold=config.pass_threshold, limit=config.limit,
                 offset=config.offset, batch_size=config.batch_size,
             )  # fmt: skip
             log.write_header(LogHeader(command="eval", dataset=str(config.dataset), settings=settings, run=run_info))
@@ -266,7 +266,7 @@ def eval_settings(config: EvalConfig, session: Session) -> EvalSettings:
         dataset_sha256=session.dataset_sha256,
         limit=config.limit,
         offset=config.offset,
-        mcp=str(config.mcp),
+        mcp=config.tool_source,
         batch_size=config.batch_size,
         max_turns=config.max_turns,
         max_tokens=config.max_tokens,

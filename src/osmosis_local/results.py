@@ -131,7 +131,7 @@ class EvalSettings(_Result):
     dataset_sha256: str = Field(description="SHA-256 of the dataset file")
     limit: int | None = Field(description="--limit")
     offset: int = Field(description="--offset")
-    mcp: str = Field(description="the --mcp folder")
+    mcp: str = Field(description="the --mcp folder, or the --mcp-url")
     batch_size: int = Field(description="rollouts in flight at once")
     max_turns: int = Field(description="LLM calls per rollout")
     max_tokens: int | None = Field(description="--max-tokens")
@@ -181,7 +181,7 @@ class TestSettings(_Result):
     model: str = Field(description="the model, as typed")
     base_url: str | None = Field(description="its endpoint, if not the provider's")
     dataset: str = Field(description="dataset path")
-    mcp: str = Field(description="the --mcp folder")
+    mcp: str = Field(description="the --mcp folder, or the --mcp-url")
     max_turns: int = Field(description="LLM calls per rollout")
 
 

@@ -100,7 +100,7 @@ async def arun_test(config: TestConfig, hooks: TestHooks | None = None) -> TestR
                 model=config.model.name,
                 base_url=config.model.base_url,
                 dataset=str(config.dataset),
-                mcp=str(config.mcp),
+                mcp=config.tool_source,
                 max_turns=config.max_turns,
             ),
             summary=TestSummary(

@@ -221,6 +221,23 @@ def _load_server(mcp_dir: Path) -> Any:
         raise SetupError(str(exc)) from exc
 
 
+@contextlib.asynccontextmanager
+async def _open_tools(source: Any, timeout_s: float) -> AsyncIterator[ToolRunner]:
+    """The tool runner of an imported server or of a URL; a server that cannot be reached is a SetupError."""
+    runner = ToolRunner(source, timeout_s=timeout_s)
+    try:
+        await runner.__aenter__()
+    except Exception as exc:  # noqa: BLE001 - connection refused, not an MCP endpoint, ...
+        if not isinstance(source, str):
+            raise
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        raise SetupError(f"Cannot use the MCP server at {source}: {detail[:300]}") from exc
+    try:
+        yield runner
+    finally:
+        await runner.__aexit__(None, None, None)
+
+
 async def _list_tools(runner: ToolRunner) -> tuple[list[dict[str, Any]], list[str]]:
     from osmosis_local.tool_schema import ToolSchemaError, convert_tools
 
@@ -338,8 +355,8 @@ async def open_session(
             preflights = [asyncio.create_task(_preflight(m)) for m in models]
             await _let_requests_go_out()
         hooks.preparing("loading the MCP tools")
-        server = _load_server(config.mcp)
-        async with ToolRunner(server, timeout_s=config.tool_timeout_s) as runner:
+        source = config.mcp_url if config.mcp_url is not None else _load_server(config.mcp)
+        async with _open_tools(source, config.tool_timeout_s) as runner:
             tools, warnings = await _list_tools(runner)
             session = Session(
                 config=config,
