@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from osmosis_local import __version__
 from osmosis_local.config import EvalConfig, FailUnder
@@ -105,21 +106,25 @@ class _Progress:
     stop_reason: str | None = None
 
 
+def _shared_settings(config: EvalConfig, session: Session) -> dict[str, Any]:
+    """The settings both the transcript header and the results record, from one place."""
+    return {
+        "dataset_sha256": session.dataset_sha256,
+        "model": config.model.name,
+        "base_url": config.model.base_url,
+        "baseline_model": config.baseline.name if config.baseline else None,
+        "baseline_base_url": config.baseline.base_url if config.baseline else None,
+        "eval_fns": list(config.eval_fns),
+        "max_turns": config.max_turns,
+        "temperature": config.temperature,
+        "max_tokens": config.max_tokens,
+        "seed": config.seed,
+    }
+
+
 def log_settings(config: EvalConfig, session: Session) -> LogSettings:
     """The settings a transcript log records, and a resumed eval must match."""
-    return LogSettings(
-        dataset_sha256=session.dataset_sha256,
-        model=config.model.name,
-        base_url=config.model.base_url,
-        baseline_model=config.baseline.name if config.baseline else None,
-        baseline_base_url=config.baseline.base_url if config.baseline else None,
-        eval_fns=list(config.eval_fns),
-        max_turns=config.max_turns,
-        temperature=config.temperature,
-        max_tokens=config.max_tokens,
-        seed=config.seed,
-        tools_sha256=session.tools_sha256,
-    )
+    return LogSettings(**_shared_settings(config, session), tools_sha256=session.tools_sha256)
 
 
 def _resumable_runs(config: EvalConfig, settings: LogSettings) -> tuple[dict[str, RunRecord], bool]:
@@ -255,23 +260,14 @@ async def _run(
 
 def eval_settings(config: EvalConfig, session: Session) -> EvalSettings:
     return EvalSettings(
-        model=config.model.name,
-        base_url=config.model.base_url,
-        baseline_model=config.baseline.name if config.baseline else None,
-        baseline_base_url=config.baseline.base_url if config.baseline else None,
+        **_shared_settings(config, session),
         n_runs=config.n,
         pass_threshold=config.pass_threshold,
-        eval_fns=list(config.eval_fns),
         dataset=str(config.dataset),
-        dataset_sha256=session.dataset_sha256,
         limit=config.limit,
         offset=config.offset,
         mcp=config.tool_source,
         batch_size=config.batch_size,
-        max_turns=config.max_turns,
-        max_tokens=config.max_tokens,
-        temperature=config.temperature,
-        seed=config.seed,
         fail_under=config.fail_under,
         harness_version=__version__,
     )

@@ -232,6 +232,21 @@ def _transport_error(exc: BaseException, redact: Redactor, timeout_s: float) -> 
                         systemic=False, retryable=True)  # fmt: skip
 
 
+def _answer(
+    status: int, headers: Mapping[str, str], raw: bytes, request: WireRequest, redact: Redactor
+) -> dict[str, Any] | None:
+    """The completion of one answer; None when the endpoint rejected an optional parameter (now dropped:
+    send again); an `LLMCallError` for any other error status."""
+    if status < 300:
+        return read_completion(status, headers, raw, redact)
+    text = raw.decode("utf-8", "replace")
+    name = _rejected_param(status, text, request)
+    if name is None:
+        raise status_error(status, text, headers, redact)
+    _remember_dropped(request, name)
+    return None
+
+
 async def _attempt_async(session: aiohttp.ClientSession, request: WireRequest, redact: Redactor) -> dict[str, Any]:
     import aiohttp
 
@@ -243,14 +258,10 @@ async def _attempt_async(session: aiohttp.ClientSession, request: WireRequest, r
                     status, headers = response.status, response.headers
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise _transport_error(exc, redact, request.timeout_s) from None
-        if status < 300:
-            return read_completion(status, headers, raw, redact)
-        text = raw.decode("utf-8", "replace")
-        name = _rejected_param(status, text, request)
-        if name is None:
-            raise status_error(status, text, headers, redact)
-        _remember_dropped(request, name)
-    raise status_error(status, text, headers, redact)
+        body = _answer(status, headers, raw, request, redact)
+        if body is not None:
+            return body
+    raise status_error(status, raw.decode("utf-8", "replace"), headers, redact)
 
 
 def _attempt_sync(client: Any, request: WireRequest, redact: Redactor) -> dict[str, Any]:
@@ -263,14 +274,10 @@ def _attempt_sync(client: Any, request: WireRequest, redact: Redactor) -> dict[s
                 status, headers = response.status_code, response.headers
         except (httpx.HTTPError, TimeoutError, OSError) as exc:
             raise _transport_error(exc, redact, request.timeout_s) from None
-        if status < 300:
-            return read_completion(status, headers, raw, redact)
-        text = raw.decode("utf-8", "replace")
-        name = _rejected_param(status, text, request)
-        if name is None:
-            raise status_error(status, text, headers, redact)
-        _remember_dropped(request, name)
-    raise status_error(status, text, headers, redact)
+        body = _answer(status, headers, raw, request, redact)
+        if body is not None:
+            return body
+    raise status_error(status, raw.decode("utf-8", "replace"), headers, redact)
 
 
 def _read_before(response: Any, timeout_s: float) -> bytes:
