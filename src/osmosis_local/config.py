@@ -7,8 +7,9 @@ the command line. API keys are `SecretStr`: they print as ``**********`` and are
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
@@ -166,40 +167,28 @@ def _endpoint(name: str | None, base_url: str | None, api_key: str | None) -> Mo
     return ModelEndpoint(name=name, base_url=base_url, api_key=SecretStr(api_key) if api_key else None)
 
 
-def _rollout_options(
-    *,
-    mcp: str | Path | None,
-    mcp_url: str | None,
-    dataset: str | Path,
-    limit: int | None,
-    offset: int,
-    max_turns: int,
-    max_tokens: int | None,
-    temperature: float | None,
-    seed: int | None,
-    request_timeout: float,
-    max_retries: int,
-    tool_timeout: float,
-    llm_client: str,
-    output: str | Path | None,
-    log: str | Path | None,
-) -> dict[str, object]:
+def _rollout_options(options: Mapping[str, Any]) -> dict[str, object]:
+    """The `RolloutConfig` fields from a builder's flag-named options (its ``locals()``)."""
+
+    def path(name: str) -> Path | None:
+        return Path(options[name]) if options[name] is not None else None
+
     return {
-        "mcp": Path(mcp) if mcp is not None else None,
-        "mcp_url": mcp_url,
-        "dataset": Path(dataset),
-        "limit": limit,
-        "offset": offset,
-        "max_turns": max_turns,
-        "max_tokens": max_tokens,
-        "temperature": temperature,
-        "seed": seed,
-        "request_timeout_s": request_timeout,
-        "max_retries": max_retries,
-        "tool_timeout_s": tool_timeout,
-        "llm_client": llm_client,
-        "output": Path(output) if output is not None else None,
-        "log": Path(log) if log is not None else None,
+        "mcp": path("mcp"),
+        "mcp_url": options["mcp_url"],
+        "dataset": Path(options["dataset"]),
+        "limit": options["limit"],
+        "offset": options["offset"],
+        "max_turns": options["max_turns"],
+        "max_tokens": options["max_tokens"],
+        "temperature": options["temperature"],
+        "seed": options["seed"],
+        "request_timeout_s": options["request_timeout"],
+        "max_retries": options["max_retries"],
+        "tool_timeout_s": options["tool_timeout"],
+        "llm_client": options["llm_client"],
+        "output": path("output"),
+        "log": path("log"),
     }
 
 
@@ -238,6 +227,7 @@ def eval_config(
     ``fail_under`` is a number (every eval function), ``{fn: number}``, or the flag's ``X``/``FN=X`` texts.
     Raises `pydantic.ValidationError` (a ValueError) naming each bad option.
     """
+    options = dict(locals())
     if (baseline_base_url or baseline_api_key) and not baseline_model:
         raise ValueError("--baseline-base-url and --baseline-api-key need --baseline-model")
     if isinstance(fail_under, list):
@@ -255,23 +245,7 @@ def eval_config(
         batch_size=batch_size,
         resume=Path(resume) if resume is not None else None,
         fail_under=gate,
-        **_rollout_options(
-            mcp=mcp,
-            mcp_url=mcp_url,
-            dataset=dataset,
-            limit=limit,
-            offset=offset,
-            max_turns=max_turns,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            seed=seed,
-            request_timeout=request_timeout,
-            max_retries=max_retries,
-            tool_timeout=tool_timeout,
-            llm_client=llm_client,
-            output=output,
-            log=log,
-        ),
+        **_rollout_options(options),
     )
 
 
@@ -297,25 +271,10 @@ def test_config(
     log: str | Path | None = None,
 ) -> TestConfig:
     """A `TestConfig` from options named like the `test` command's flags."""
+    options = dict(locals())
     return TestConfig(
         model=_endpoint(model, base_url, api_key),
-        **_rollout_options(
-            mcp=mcp,
-            mcp_url=mcp_url,
-            dataset=dataset,
-            limit=limit,
-            offset=offset,
-            max_turns=max_turns,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            seed=seed,
-            request_timeout=request_timeout,
-            max_retries=max_retries,
-            tool_timeout=tool_timeout,
-            llm_client=llm_client,
-            output=output,
-            log=log,
-        ),
+        **_rollout_options(options),
     )
 
 
