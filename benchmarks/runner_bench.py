@@ -12,7 +12,8 @@ Figures:
 - **CPU per rollout**: process CPU (all threads) of the eval phase / rollouts, on 4-step rows
   (5 LLM calls and 4 tool calls each), latency 0, batch 8; median of ``--repeats``;
 - **efficiency** = ideal / measured wall time of the eval phase, ideal = ceil(R / B) x C x L, for batch
-  sizes B at latencies L, R = 4B one-step rollouts (C = 2 LLM calls each: four waves);
+  sizes B at latencies L, R = 4B one-step rollouts (C = 2 LLM calls each: four waves); next to it, the
+  floor: the same number of bare aiohttp POST pairs against the same server, with no runner at all;
 - **64 rows x --n 2**, batch 16, 50 ms per call, whole process, against the original SDK's 18.8 s on this
   machine (measured when the issue was filed; the SDK cannot be installed here any more);
 - ``osmosis-local --help``, median of 5.
@@ -135,6 +136,32 @@ def run_eval(base_url: str, dataset: Path, workdir: Path, *, path: str, limit: i
     return timing
 
 
+def bare_client_efficiency(base_url: str, dataset: Path, *, batch: int, rollouts: int, latency: float) -> float:
+    """The floor: ideal / wall of ``rollouts`` pairs of bare aiohttp POSTs, ``batch`` at a time, no runner."""
+    import aiohttp
+
+    row = json.loads(dataset.read_text().splitlines()[0])
+    body = {"model": "scripted", "messages": [{"role": "system", "content": row["system_prompt"]},
+                                              {"role": "user", "content": row["user_prompt"]}]}  # fmt: skip
+
+    async def measure() -> float:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+            queue = list(range(rollouts))
+
+            async def worker() -> None:
+                while queue:
+                    queue.pop()
+                    for _ in range(2):
+                        async with session.post(f"{base_url}/chat/completions", json=body) as response:
+                            await response.read()
+
+            started = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(batch)))
+            return math.ceil(rollouts / batch) * 2 * latency / (time.perf_counter() - started)
+
+    return asyncio.run(measure())
+
+
 def one_row(workdir: Path, path: str) -> tuple[float, float]:
     """(whole process s, time to the first model request s) of a one-row eval."""
     with model_server(0.0, workdir) as (base_url, stamp):
@@ -208,6 +235,12 @@ def main() -> int:
                     ideal = math.ceil(limit * n / batch) * 2 * latency
                     efficiency = ideal / timing.wall_s
                     figures[f"efficiency[{path}][B={batch}][L={latency}]"] = efficiency
+                    if path == PATHS[0]:
+                        floor = bare_client_efficiency(base_url, one_step, batch=batch, rollouts=limit * n,
+                                                       latency=latency)  # fmt: skip
+                        figures[f"efficiency[bare client][B={batch}][L={latency}]"] = floor
+                        print(f"efficiency [bare client, no runner] batch {batch:>3} at {latency * 1000:.0f} ms/call: "
+                              f"{floor:.3f}", flush=True)  # fmt: skip
                     print(f"efficiency [{path}] batch {batch:>3} at {latency * 1000:.0f} ms/call: {efficiency:.3f} "
                           f"(ideal {ideal:.2f} s, measured {timing.wall_s:.2f} s)", flush=True)  # fmt: skip
 

@@ -230,10 +230,38 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", required=True, help="the file to write, e.g. run.eval")
     export.set_defaults(handler=_export)
 
+    check = commands.add_parser(
+        "check", help="inspect a content repository as the platform would (no model, no network); exit 1 on errors"
+    )
+    check.add_argument("path", nargs="?", default=".", metavar="PATH", help="the repository (default: .)")
+    check.add_argument("-d", "--dataset", dest="datasets", action="append", default=[], metavar="FILE",
+                       help="a dataset to check besides PATH/test_data.jsonl (repeatable)")  # fmt: skip
+    check.add_argument("--eval-fn", dest="eval_fns", action="append", default=[], metavar="MOD:FN",
+                       help="reward for the ground-truth self-check (repeatable; default: each reward_fn/ one)")
+    check.add_argument("--format", dest="output_format", choices=("text", "json"), default="text",
+                       help="text (default) or json (the schema is in the README)")  # fmt: skip
+    check.add_argument("--no-serve", action="store_true", help="skip serving mcp/main.py to compare its tools")
+    check.add_argument("--probe-rows", type=_non_negative_int, default=5, metavar="N",
+                       help="rows each deterministic reward is probed on (default: 5; 0 = no probes)")  # fmt: skip
+    check.set_defaults(handler=_check)
+
     from osmosis_local.commands.serve import add_serve_commands
 
     add_serve_commands(commands)
     return parser
+
+
+def _check(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from osmosis_local.checks import CheckConfig
+    from osmosis_local.commands.check_command import run_check
+
+    config = CheckConfig(
+        path=Path(args.path), datasets=[Path(d) for d in args.datasets], eval_fns=args.eval_fns,
+        serve=not args.no_serve, probe_rows=args.probe_rows,
+    )  # fmt: skip
+    return run_check(config, output_format=args.output_format)
 
 
 def _rescore(args: argparse.Namespace) -> int:

@@ -1,0 +1,150 @@
+"""`check_repository`: run every check of a content repository, with no model and no network."""
+
+from __future__ import annotations
+
+import importlib
+import time
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from osmosis_local.checks.content_import import content_imports
+from osmosis_local.checks.dataset_checks import check_dataset
+from osmosis_local.checks.findings import (
+    AREAS,
+    Area,
+    CheckReport,
+    DatasetInfo,
+    Findings,
+    ProbeOutcome,
+    ScorerInfo,
+    ToolInfo,
+)
+from osmosis_local.checks.mcp_checks import check_mcp
+from osmosis_local.checks.places import exception_place, one_line
+from osmosis_local.checks.reward_probes import DEFAULT_PROBE_ROWS, probe_set, run_probes
+from osmosis_local.checks.scorer_checks import LoadedScorer, check_scorers, scorer_mode
+from osmosis_local.dataset import DatasetRow
+
+__all__ = ["CheckConfig", "check_repository"]
+
+DEFAULT_DATASET = "test_data.jsonl"
+
+
+class CheckConfig(BaseModel):
+    """What `osmosis-local check` inspects."""
+
+    path: Path = Field(default=Path("."), description="the content repository")
+    datasets: list[Path] = Field(default_factory=list, description="datasets besides test_data.jsonl")
+    eval_fns: list[str] = Field(default_factory=list, description="module:function rewards for the self-check")
+    serve: bool = Field(default=True, description="also serve mcp/main.py and compare its tools")
+    probe_rows: int = Field(default=DEFAULT_PROBE_ROWS, ge=0, description="rows each reward is probed on")
+
+
+def _given_scorers(specs: list[str], found: list[LoadedScorer], findings: Findings) -> list[LoadedScorer]:
+    """The --eval-fn rewards (already found ones reused); a spec that does not load is an error."""
+    by_spec = {s.info.spec: s for s in found}
+    chosen: list[LoadedScorer] = []
+    for spec in specs:
+        if spec in by_spec:
+            chosen.append(by_spec[spec])
+            continue
+        module_name, _, attr = spec.rpartition(":")
+        try:
+            fn = getattr(importlib.import_module(module_name), attr)
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - any import failure is the finding
+            file, line = exception_place(exc, Path.cwd())
+            findings.error(
+                "eval-fn-not-loaded",
+                f"--eval-fn {spec}: {one_line(exc)}",
+                "give module:function relative to the repository, e.g. reward_fn.compute_reward:fn",
+                file,
+                line,
+            )
+            continue
+        info = ScorerInfo(spec=spec, decorator="osmosis_reward", file=spec, line=1, imported=True, mode=scorer_mode(fn))
+        chosen.append(LoadedScorer(info=info, fn=fn))
+    return chosen
+
+
+def check_repository(config: CheckConfig) -> CheckReport:
+    """Every check, grouped by area; `ok` is False when any finding is an error."""
+    started = time.perf_counter()
+    repo = config.path.resolve()
+    areas = {area: Findings(area) for area in AREAS}
+    if not repo.is_dir():
+        areas["mcp"].error("repo-missing", f"{config.path} is not a folder", "give the repository's folder")
+        return _report(repo, areas, [], [], [], [], started)
+    tools = check_mcp(repo, areas["mcp"], serve=config.serve)
+    with content_imports(repo):
+        rewards = check_scorers(repo, "reward_fn", areas["reward_fn"])
+        rubrics = check_scorers(repo, "reward_rubric", areas["reward_rubric"])
+        if config.eval_fns:
+            scored = _given_scorers(config.eval_fns, rewards + rubrics, areas["dataset"])
+        else:
+            scored = [s for s in rewards if s.info.decorator == "osmosis_reward"]
+        scored = [s for s in scored if s.info.mode in ("simple", "full")]
+        judged = [s for s in scored if s.info.decorator == "osmosis_rubric"]
+        for scorer in judged:
+            areas["dataset"].warning(
+                "rubric-not-self-checked",
+                f"{scorer.info.spec} is a rubric: it needs a judge model, so its ground truths are not self-checked",
+                "give a reward_fn/ function as --eval-fn for the self-check",
+                scorer.info.file,
+                scorer.info.line,
+            )
+        deterministic = [s for s in scored if s not in judged]
+        datasets, probe_rows = _check_datasets(repo, config, deterministic, areas["dataset"])
+        probes = run_probes(deterministic, probe_rows, areas["probes"], sample=config.probe_rows)
+    scorers = [s.info for s in rewards + rubrics]
+    return _report(repo, areas, tools, scorers, datasets, probes, started)
+
+
+def _check_datasets(
+    repo: Path, config: CheckConfig, scorers: list[LoadedScorer], findings: Findings
+) -> tuple[list[DatasetInfo], list[DatasetRow]]:
+    paths = ([repo / DEFAULT_DATASET] if (repo / DEFAULT_DATASET).is_file() else []) + list(config.datasets)
+    if not paths:
+        findings.warning(
+            "dataset-missing",
+            f"no {DEFAULT_DATASET} and no --dataset: nothing to test against",
+            f"add {DEFAULT_DATASET} with system_prompt, user_prompt and ground_truth rows",
+        )
+    infos: list[DatasetInfo] = []
+    first_rows: list[DatasetRow] = []
+    seen: set[Path] = set()
+    for path in paths:
+        if path.resolve() in seen:
+            continue
+        seen.add(path.resolve())
+        info, rows = check_dataset(path, repo, scorers, findings)
+        if info is not None:
+            infos.append(info)
+            first_rows = first_rows or rows
+    return infos, first_rows
+
+
+def _report(
+    repo: Path,
+    areas: dict[Area, Findings],
+    tools: list[ToolInfo],
+    scorers: list[ScorerInfo],
+    datasets: list[DatasetInfo],
+    probes: list[ProbeOutcome],
+    started: float,
+) -> CheckReport:
+    findings = [f for area in AREAS for f in areas[area].items]
+    errors = sum(f.severity == "error" for f in findings)
+    return CheckReport(
+        repository=str(repo),
+        ok=errors == 0,
+        errors=errors,
+        warnings=len(findings) - errors,
+        duration_s=round(time.perf_counter() - started, 3),
+        findings=findings,
+        tools=tools,
+        scorers=scorers,
+        datasets=datasets,
+        probe_set=probe_set(),
+        probes=probes,
+    )

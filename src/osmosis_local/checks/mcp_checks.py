@@ -1,0 +1,266 @@
+"""Checks of `mcp/`: the SDK-style import, the FastMCP instance, each tool's name, description and schema,
+tool modules that register nothing, and the served server's tool list against the imported one."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+from typing import Any
+
+from osmosis_local.checks.findings import Findings, ToolInfo
+from osmosis_local.checks.places import exception_place, function_place, one_line, relative
+from osmosis_local.checks.schema_checks import provider_problems, sdk_losses
+from osmosis_local.checks.served_tools import list_served_tools
+from osmosis_local.checks.source_scan import ParsedModule, parse_module
+
+__all__ = ["check_mcp", "SDK_TOOL_NAME"]
+
+#: The SDK fails a row whose tool name does not match this (providers allow `-` too, and 64 characters).
+SDK_TOOL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+
+def _source_files(mcp_dir: Path) -> list[Path]:
+    skip = {"__pycache__", ".venv", "tests", "test"}
+    return sorted(p for p in mcp_dir.rglob("*.py") if not skip & set(p.relative_to(mcp_dir).parts[:-1]))
+
+
+def check_mcp(repo: Path, findings: Findings, *, serve: bool = True) -> list[ToolInfo]:
+    """Run every mcp/ check; returns the tools of the imported instance."""
+    mcp_dir = repo / "mcp"
+    if not mcp_dir.is_dir():
+        findings.warning(
+            "mcp-missing",
+            "no mcp/ folder: the policy gets no tools",
+            "add mcp/main.py with a FastMCP instance, or ignore this for a tool-less task",
+        )
+        return []
+    if (mcp_dir / "__init__.py").exists():
+        findings.error(
+            "mcp-init-file",
+            "mcp/__init__.py makes this folder the package `mcp`, which shadows the "
+            "MCP SDK (`import mcp` finds your folder, and fastmcp fails to import)",
+            "delete mcp/__init__.py; main.py imports its siblings without it",
+            "mcp/__init__.py",
+        )
+    if not (mcp_dir / "main.py").is_file():
+        findings.error(
+            "mcp-no-main",
+            "mcp/ has no main.py, the file the platform imports",
+            "add mcp/main.py that creates `mcp = FastMCP(...)` and imports the tool modules",
+            "mcp",
+        )
+        return []
+    parsed = {path: parse_module(path) for path in _source_files(mcp_dir)}
+    for path, module in parsed.items():
+        if module.syntax_error is not None:
+            error = module.syntax_error
+            findings.error(
+                "python-syntax",
+                f"syntax error: {error.msg}",
+                "fix the syntax; nothing in mcp/ can load",
+                relative(path, repo),
+                error.lineno,
+            )
+    tools = _imported_tools(repo, findings)
+    if tools is None:
+        return []
+    infos = [_check_tool(tool, repo, findings) for tool in tools]
+    _check_tool_modules(repo, mcp_dir, parsed, tools, findings)
+    if serve:
+        _check_served(repo, mcp_dir, tools, findings)
+    return infos
+
+
+def _imported_tools(repo: Path, findings: Findings) -> list[Any] | None:
+    from osmosis_local.mcp_loader import McpLoadError, load_mcp_server
+
+    try:
+        server = load_mcp_server(repo / "mcp")
+    except McpLoadError as exc:
+        file, line = exception_place(exc, repo)
+        cause = exc.__cause__
+        message = one_line(cause) if cause is not None else str(exc)
+        code = "mcp-import-error" if cause is not None else "mcp-no-instance"
+        hint = (
+            "fix the error at this line: the platform imports mcp/main.py the same way"
+            if cause is not None
+            else 'define exactly one `mcp = FastMCP("name")` at module level in main.py (or import it)'
+        )
+        findings.error(code, f"importing mcp/main.py failed: {message}", hint, file or "mcp/main.py", line)
+        return None
+    try:
+        return list(asyncio.run(server.list_tools()))
+    except Exception as exc:  # noqa: BLE001 - a tool whose schema cannot be built
+        file, line = exception_place(exc, repo)
+        findings.error(
+            "mcp-list-tools-error",
+            f"listing the tools failed: {one_line(exc)}",
+            "a tool's signature cannot be turned into a JSON schema; fix its type hints",
+            file,
+            line,
+        )
+        return None
+
+
+def _check_tool(tool: Any, repo: Path, findings: Findings) -> ToolInfo:
+    name = str(tool.name)
+    file, line = function_place(getattr(tool, "fn", None), repo)
+    params: dict[str, Any] = dict(getattr(tool, "parameters", None) or {})
+    if not SDK_TOOL_NAME.match(name):
+        findings.error(
+            "tool-bad-name",
+            f"tool name {name[:80]!r} is not valid: the SDK fails every row "
+            "(letters, digits and _, not starting with a digit, at most 64)",
+            "rename the function or pass name='...' to @mcp.tool",
+            file,
+            line,
+        )
+    if not (tool.description or "").strip():
+        findings.error(
+            "tool-no-description",
+            f"tool '{name}' has no description: the model sees only 'Tool: {name}'",
+            "add a docstring saying what the tool does and returns",
+            file,
+            line,
+        )
+    param_lines = _param_lines(getattr(tool, "fn", None))
+    properties = params.get("properties") or {}
+    for pname, schema in properties.items():
+        pline = param_lines.get(pname, line)
+        if not isinstance(schema, dict):
+            continue
+        resolved = _first_branch(schema, params)
+        if not (resolved.get("type") or schema.get("type") or resolved.get("enum") or resolved.get("$ref")):
+            findings.error(
+                "param-no-type",
+                f"parameter '{pname}' of tool '{name}' has no type: the SDK sends it as a string",
+                f"annotate it, e.g. {pname}: float",
+                file,
+                pline,
+            )
+        if not (schema.get("description") or resolved.get("description")):
+            findings.error(
+                "param-no-description",
+                f"parameter '{pname}' of tool '{name}' has no description",
+                f'write it as {pname}: Annotated[<type>, Field(description="...")]',
+                file,
+                pline,
+            )
+    for problem in provider_problems(params):
+        findings.error(
+            problem.code,
+            f"tool '{name}': {problem.message}",
+            problem.hint,
+            file,
+            param_lines.get(problem.path.split(".")[0].removesuffix("[]"), line),
+        )
+    for pname, lost in sdk_losses(params).items():
+        findings.warning(
+            "sdk-lossy-schema",
+            f"tool '{name}', parameter '{pname}': the SDK's conversion drops " + "; ".join(lost),
+            "say it in the parameter's description (the model then still knows), or simplify the type",
+            file,
+            param_lines.get(pname, line),
+        )
+    return ToolInfo(name=name, file=file, line=line)
+
+
+def _first_branch(schema: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    from osmosis_local.checks.schema_checks import resolve
+
+    defs = {**(params.get("$defs") or {}), **(params.get("definitions") or {})}
+    schema = resolve(schema, defs)
+    for member in schema.get("anyOf") or schema.get("oneOf") or []:
+        member = resolve(member, defs)
+        if isinstance(member, dict) and member.get("type") != "null":
+            return member
+    return schema
+
+
+def _param_lines(fn: Any) -> dict[str, int]:
+    import ast
+    import inspect
+    import textwrap
+
+    if fn is None:
+        return {}
+    try:
+        target = inspect.unwrap(fn)
+        lines, start = inspect.getsourcelines(target)
+        tree = ast.parse(textwrap.dedent("".join(lines)))
+    except (TypeError, OSError, SyntaxError, ValueError):
+        return {}
+    node = next((n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)), None)
+    if node is None:
+        return {}
+    args = [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]
+    return {a.arg: start + a.lineno - 1 for a in args}
+
+
+def _check_tool_modules(
+    repo: Path, mcp_dir: Path, parsed: dict[Path, ParsedModule], tools: list[Any], findings: Findings
+) -> None:
+    registered = {function_place(getattr(tool, "fn", None), repo) for tool in tools}
+    tools_dir = mcp_dir / "tools"
+    for path, module in parsed.items():
+        rel = relative(path, repo)
+        for fn in module.tools():
+            if (rel, fn.line) not in registered:
+                findings.warning(
+                    "tool-not-registered",
+                    f"'{fn.name}' is decorated as a tool but the imported "
+                    "server does not have it: main.py never imports this module",
+                    "import the module from main.py (or from tools/__init__.py)",
+                    rel,
+                    fn.decorator_line,
+                )
+        in_tools = tools_dir in path.parents and not path.name.startswith("_")
+        if in_tools and module.syntax_error is None and not module.registers_tools:
+            findings.warning(
+                "tool-module-empty",
+                f"{path.name} is a tool module but defines no tool",
+                "decorate its functions with @mcp.tool, or prefix the file with _ if it is a helper",
+                rel,
+                1,
+            )
+
+
+def _check_served(repo: Path, mcp_dir: Path, tools: list[Any], findings: Findings) -> None:
+    served = list_served_tools(mcp_dir)
+    main = "mcp/main.py"
+    if served.tools is None:
+        if served.exited_early and "__main__" not in (mcp_dir / "main.py").read_text(errors="replace"):
+            findings.warning(
+                "mcp-not-servable",
+                "`python mcp/main.py` does not serve (no `if __name__ == "
+                '"__main__":` block), so the tools cannot run in a container or with --mcp-url',
+                'end main.py with: if __name__ == "__main__": mcp.run(transport="http")',
+                main,
+            )
+        else:
+            findings.error(
+                "mcp-serve-failed",
+                served.problem or "the served server did not answer",
+                "run `python mcp/main.py` yourself and read its output",
+                main,
+            )
+        return
+    imported = {str(t.name): (t.description, dict(t.parameters or {})) for t in tools}
+    missing, extra = sorted(set(imported) - set(served.tools)), sorted(set(served.tools) - set(imported))
+    if missing or extra:
+        findings.error(
+            "mcp-served-differs",
+            f"the served server lists other tools than the imported one "
+            f"(only imported: {missing or 'none'}; only served: {extra or 'none'})",
+            "register tools at import time, not inside the __main__ block",
+            main,
+        )
+    for name in sorted(set(imported) & set(served.tools)):
+        if imported[name] != served.tools[name]:
+            findings.error(
+                "mcp-served-schema-differs",
+                f"tool '{name}' has another description or schema when served than when imported",
+                "build the tool the same way in both cases",
+                main,
+            )
