@@ -4,6 +4,7 @@ tool modules that register nothing, and the served server's tool list against th
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,8 @@ def check_mcp(repo: Path, findings: Findings, *, serve: bool = True) -> list[Too
 def _imported_tools(repo: Path, findings: Findings) -> list[Any] | None:
     from osmosis_local.mcp_loader import McpLoadError, load_mcp_server
 
+    # The check reports bad tool names itself; the MCP SDK's own warning would only repeat it on stderr.
+    logging.getLogger("mcp.shared.tool_name_validation").setLevel(logging.ERROR)
     try:
         server = load_mcp_server(repo / "mcp")
     except McpLoadError as exc:
@@ -148,7 +151,8 @@ def _check_tool(tool: Any, repo: Path, findings: Findings) -> ToolInfo:
                 pline,
             )
     for problem in provider_problems(params):
-        findings.error(
+        findings.add(
+            problem.severity,
             problem.code,
             f"tool '{name}': {problem.message}",
             problem.hint,
@@ -209,8 +213,8 @@ def _check_tool_modules(
             if (rel, fn.line) not in registered:
                 findings.warning(
                     "tool-not-registered",
-                    f"'{fn.name}' is decorated as a tool but the imported "
-                    "server does not have it: main.py never imports this module",
+                    f"'{fn.name}' is decorated as a tool but the imported server does not have it (main.py "
+                    "does not import its module, or it is defined under the `__main__` guard)",
                     "import the module from main.py (or from tools/__init__.py)",
                     rel,
                     fn.decorator_line,
@@ -227,10 +231,11 @@ def _check_tool_modules(
 
 
 def _check_served(repo: Path, mcp_dir: Path, tools: list[Any], findings: Findings) -> None:
+    parsed_main = parse_module(mcp_dir / "main.py")
     served = list_served_tools(mcp_dir)
     main = "mcp/main.py"
     if served.tools is None:
-        if served.exited_early and "__main__" not in (mcp_dir / "main.py").read_text(errors="replace"):
+        if served.exited_early and not parsed_main.has_main_block:
             findings.warning(
                 "mcp-not-servable",
                 "`python mcp/main.py` does not serve (no `if __name__ == "

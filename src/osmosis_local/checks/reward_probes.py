@@ -86,6 +86,14 @@ def _currency(t: Truth) -> str | None:
     return f"#### ${t.number:.2f}"
 
 
+#: A correct answer; a row whose ground truth does not score with it is not probed (the self-check says why).
+PLAIN = Probe(
+    "plain",
+    "must_score",
+    "reasoning, then #### G (a row is probed only if this scores)",
+    lambda t: f"Working it out step by step.\n{answer_for(t.text)}",
+)
+
 PROBES: tuple[Probe, ...] = (
     Probe("empty", "must_not_score", "an empty answer", lambda t: ""),
     Probe("no-answer", "must_not_score", "text with no final answer", lambda t: "I am not sure how to solve this."),
@@ -139,9 +147,7 @@ PROBES: tuple[Probe, ...] = (
         f"{HUGE_CHARS:,} characters of filler ending in #### G",
         lambda t: "word " * (HUGE_CHARS // 5) + f"\n#### {t.text}",
     ),
-    Probe(
-        "plain", "must_score", "reasoning, then #### G", lambda t: f"Working it out step by step.\n{answer_for(t.text)}"
-    ),
+    PLAIN,
     Probe("thousands-separator", "must_score", "#### 1,234 for G = 1234 (|G| >= 1000, whole)", _thousands),
     Probe("currency", "must_score", "#### $12.50 for G = 12.5 (G >= 0, at most 2 decimals)", _currency),
     Probe("bold", "must_score", "#### **G**", _numeric(lambda t: f"#### **{t.text}**")),
@@ -165,6 +171,9 @@ def run_probes(
         failures: dict[str, list[ProbeOutcome]] = {}
         for row in rows[:sample]:
             truth = _truth(row.ground_truth)
+            gate = call_scorer(scorer.fn, mode, PLAIN.build(truth) or "", row.ground_truth, row.as_row_dict())
+            if not (gate.score or 0) > 0:
+                continue  # the ground-truth self-check reports this row; its probes would say nothing
             for probe in PROBES:
                 answer = probe.build(truth)
                 if answer is None:

@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 __all__ = ["SchemaProblem", "provider_problems", "sdk_losses", "resolve"]
 
@@ -41,6 +41,7 @@ class SchemaProblem:
     code: str
     message: str
     hint: str
+    severity: Literal["error", "warning"] = "error"
 
 
 def resolve(schema: Any, defs: Mapping[str, Any], depth: int = 0) -> Any:
@@ -102,6 +103,16 @@ def provider_problems(parameters: Mapping[str, Any]) -> list[SchemaProblem]:
                     "schema-array-without-items",
                     f"'{where}' is an array with no 'items' schema, which OpenAI rejects (every row fails)",
                     "annotate the element type, e.g. list[float] instead of list",
+                )
+            )
+        if schema.get("items") == {}:
+            problems.append(
+                SchemaProblem(
+                    where,
+                    "schema-untyped-items",
+                    f"'{where}' is a list of anything: the model is not told what the elements are",
+                    "annotate the element type, e.g. list[float] instead of list",
+                    "warning",
                 )
             )
         enum = schema.get("enum")

@@ -36,7 +36,9 @@ def _shown(annotation: Any) -> str:
         return "no annotation"
     if isinstance(annotation, str):
         return f"the string {annotation!r}"
-    return getattr(annotation, "__name__", None) or repr(annotation)
+    if isinstance(annotation, type):
+        return annotation.__name__
+    return repr(annotation).removeprefix("typing.")
 
 
 def _is_dict_or_optional_dict(annotation: Any) -> bool:

@@ -38,6 +38,7 @@ class ParsedModule:
     registers_tools: bool = False  # `@x.tool`, `x.tool(fn)` or `x.add_tool(...)` anywhere
     strings: set[str] = field(default_factory=set)  # every string constant
     future_annotations: bool = False
+    has_main_block: bool = False  # `if __name__ == "__main__":` at module level
 
     def scorers(self) -> list[DecoratedFunction]:
         """The `@osmosis_reward` / `@osmosis_rubric` functions, in file order."""
@@ -78,6 +79,15 @@ def _params(node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[tuple[str, ..
     return tuple(a.arg for a in args), {a.arg: a.lineno for a in args}
 
 
+def _is_main_guard(node: ast.stmt) -> bool:
+    if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare):
+        return False
+    parts = [node.test.left, *node.test.comparators]
+    names = {p.id for p in parts if isinstance(p, ast.Name)}
+    values = {p.value for p in parts if isinstance(p, ast.Constant)}
+    return names == {"__name__"} and values == {"__main__"}
+
+
 def parse_module(path: Path) -> ParsedModule:
     """Parse one file; a syntax error is recorded, not raised."""
     parsed = ParsedModule(path=path)
@@ -89,6 +99,7 @@ def parse_module(path: Path) -> ParsedModule:
     except (UnicodeDecodeError, OSError) as exc:
         parsed.syntax_error = SyntaxError(f"cannot read the file: {exc}")
         return parsed
+    parsed.has_main_block = any(_is_main_guard(node) for node in tree.body)
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             parsed.strings.add(node.value)

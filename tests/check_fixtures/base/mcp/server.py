@@ -1,0 +1,5 @@
+"""The fixture's FastMCP instance."""
+
+from fastmcp import FastMCP
+
+mcp = FastMCP("FixtureTools")

@@ -1,0 +1,3 @@
+"""Tool modules of the fixture."""
+
+from tools import arithmetic  # noqa: F401

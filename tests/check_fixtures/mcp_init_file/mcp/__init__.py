@@ -1,0 +1,1 @@
+"""Makes mcp/ a package (a mistake)."""

@@ -1,0 +1,14 @@
+"""Addition for the fixture."""
+
+from typing import Annotated
+
+from pydantic import Field
+from server import mcp
+
+
+@mcp.tool
+def add(
+    a: Annotated[float, Field(description="First addend.")],
+    b: Annotated[float, Field(description="Second addend.")],
+) -> float:
+    return a + b
