@@ -18,11 +18,11 @@ SERVED = {"mcp_not_servable", "mcp_served_differs"}
 
 # (fixture, severity, code, file, line, message part)
 FAULTS = [
-    ("tool_no_description", "error", "tool-no-description", "mcp/tools/arithmetic.py", 10, "tool 'add' has no description"),
+    ("tool_no_description", "error", "tool-no-description", "mcp/tools/arithmetic.py", 10, "has no description"),
     ("param_no_description", "error", "param-no-description", "mcp/tools/arithmetic.py", 12, "parameter 'b'"),
-    ("param_no_type", "error", "param-no-type", "mcp/tools/arithmetic.py", 12, "parameter 'b' of tool 'add' has no type"),
+    ("param_no_type", "error", "param-no-type", "mcp/tools/arithmetic.py", 12, "'b' of tool 'add' has no type"),
     ("tool_bad_name", "error", "tool-bad-name", "mcp/tools/arithmetic.py", 10, "'add numbers'"),
-    ("array_without_items", "error", "schema-array-without-items", "mcp/tools/arithmetic.py", 11, "'values' is an array"),
+    ("array_without_items", "error", "schema-array-without-items", "mcp/tools/arithmetic.py", 11, "'values' is an"),
     ("enum_not_strings", "error", "schema-enum-not-strings", "mcp/tools/arithmetic.py", 12, "[0, 1, 2]"),
     ("mcp_init_file", "error", "mcp-init-file", "mcp/__init__.py", None, "shadows the MCP SDK"),
     ("mcp_import_error", "error", "mcp-import-error", "mcp/tools/arithmetic.py", 5, "cannot import name 'Feild'"),
@@ -39,8 +39,8 @@ FAULTS = [
     ("reward_syntax_error", "error", "python-syntax", "reward_fn/exact.py", 9, "unmatched ')'"),
     ("rubric_decorator_called", "error", "module-import-error", "reward_rubric/judge.py", 6, "applied directly"),
     ("rubric_key_unnamed", "warning", "rubric-key-unnamed", "reward_rubric/judge.py", 7, "ANTHROPIC_API_KEY"),
-    ("dataset_empty_ground_truth", "error", "dataset-row-invalid", "test_data.jsonl", 3, "'ground_truth' cannot be empty"),
-    ("ground_truth_unscorable", "error", "ground-truth-unscorable", "test_data.jsonl", 2, "'x = 42' can never be matched"),
+    ("dataset_empty_ground_truth", "error", "dataset-row-invalid", "test_data.jsonl", 3, "cannot be empty"),
+    ("ground_truth_unscorable", "error", "ground-truth-unscorable", "test_data.jsonl", 2, "'x = 42' can never"),
     ("reward_gameable", "warning", "probe-scored", "reward_fn/exact.py", 7, "(markers-wrong-then-right)"),
     ("reward_near_miss", "warning", "probe-near-miss", "reward_fn/exact.py", 7, "'#### 1,234'"),
 ]  # fmt: skip

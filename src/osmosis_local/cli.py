@@ -245,6 +245,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="rows each deterministic reward is probed on (default: 5; 0 = no probes)")  # fmt: skip
     check.set_defaults(handler=_check)
 
+    new = commands.add_parser("new", help="write a new tool (with its test), reward or rubric that check passes")
+    new.add_argument("kind", choices=("tool", "reward", "rubric"), help="what to create")
+    new.add_argument("name", metavar="NAME", help="snake_case name of the function and its file, e.g. word_count")
+    new.add_argument("--path", default=".", help="the content repository (default: .)")
+    new.set_defaults(handler=_new)
+
     from osmosis_local.commands.serve import add_serve_commands
 
     add_serve_commands(commands)
@@ -262,6 +268,22 @@ def _check(args: argparse.Namespace) -> int:
         serve=not args.no_serve, probe_rows=args.probe_rows,
     )  # fmt: skip
     return run_check(config, output_format=args.output_format)
+
+
+def _new(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from osmosis_local.scaffold import ScaffoldError, scaffold
+
+    try:
+        made = scaffold(args.kind, args.name, Path(args.path))
+    except ScaffoldError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    for path in made.files:
+        print(f"created {path}")
+    print("next:\n" + "\n".join(f"  {step}" for step in made.next_steps))
+    return 0
 
 
 def _rescore(args: argparse.Namespace) -> int:

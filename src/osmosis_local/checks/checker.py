@@ -95,7 +95,9 @@ def check_repository(config: CheckConfig) -> CheckReport:
             )
         deterministic = [s for s in scored if s not in judged]
         datasets, probe_rows = _check_datasets(repo, config, deterministic, areas["dataset"])
-        probes = run_probes(deterministic, probe_rows, areas["probes"], sample=config.probe_rows)
+        probed = [s for s in rewards if s.info.mode in ("simple", "full")]
+        probed += [s for s in deterministic if s.info.spec not in {p.info.spec for p in probed}]
+        probes = run_probes(probed, probe_rows, areas["probes"], sample=config.probe_rows)
     scorers = [s.info for s in rewards + rubrics]
     return _report(repo, areas, tools, scorers, datasets, probes, started)
 

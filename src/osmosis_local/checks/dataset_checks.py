@@ -55,9 +55,11 @@ def check_dataset(
             match = _ROW.match(message)
             line = lines.get(int(match.group(1))) if match else None
             findings.error(
-                "dataset-row-invalid",
+                "dataset-row-invalid" if match else "dataset-unreadable",
                 message,
-                "every row needs non-empty system_prompt, user_prompt and ground_truth (a string or a number)",
+                "every row needs non-empty system_prompt, user_prompt and ground_truth (a string or a number)"
+                if match
+                else "give an existing .jsonl, .json, .csv or .parquet file",
                 shown,
                 line,
             )
