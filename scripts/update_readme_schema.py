@@ -1,4 +1,4 @@
-"""Regenerate the `-o` schema tables in README.md from the result models (`osmosis_local.results`).
+"""Regenerate the `-o` and `check --format json` schema tables, and the probe table, in README.md from the models.
 
 python scripts/update_readme_schema.py          # rewrite the blocks in place
 python scripts/update_readme_schema.py --check  # exit 1 if README.md is out of date
@@ -11,10 +11,12 @@ import re
 import sys
 from pathlib import Path
 
+from osmosis_local.checks import CheckReport
+from osmosis_local.checks.reward_probes import probe_table
 from osmosis_local.results import EvalResult, TestResult, schema_markdown
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-BLOCKS = {"eval": EvalResult, "test": TestResult}
+BLOCKS = {"eval": EvalResult, "test": TestResult, "check": CheckReport}
 
 
 def render(text: str) -> str:
@@ -25,7 +27,10 @@ def render(text: str) -> str:
         if not pattern.search(text):
             raise SystemExit(f"README.md has no results-schema:{marker} block")
         text = pattern.sub(lambda m, model=model: m.group(1) + schema_markdown(model) + "\n" + m.group(2), text)
-    return text
+    probes = re.compile(r"(<!-- check-probes:start -->\n).*?(<!-- check-probes:end -->)", re.S)
+    if not probes.search(text):
+        raise SystemExit("README.md has no check-probes block")
+    return probes.sub(lambda m: m.group(1) + probe_table() + "\n" + m.group(2), text)
 
 
 def main() -> int:

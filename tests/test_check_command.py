@@ -150,3 +150,14 @@ def test_new_tool_needs_a_server_module(tmp_path):
     done = run_cli("new", "tool", "word_count", "--path", str(tmp_path))
     assert done.returncode == 1 and "has no mcp/server.py" in done.stderr
     assert not any(tmp_path.iterdir())
+
+
+def test_the_readme_documents_the_check_json_schema_and_the_probe_set():
+    from osmosis_local.checks.reward_probes import probe_table
+    from osmosis_local.results import schema_fields, schema_markdown
+
+    text = (REPO / "README.md").read_text()
+    for marker, expected in (("results-schema:check", schema_markdown(CheckReport)), ("check-probes", probe_table())):
+        start, end = text.index(f"<!-- {marker}:start -->"), text.index(f"<!-- {marker}:end -->")
+        assert text[start:end].split("\n", 1)[1].strip() == expected, "run: python scripts/update_readme_schema.py"
+    assert all(description for _, _, description in schema_fields(CheckReport))

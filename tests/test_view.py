@@ -23,7 +23,9 @@ REPO = Path(__file__).resolve().parents[1]
 DATASET = REPO / "test_data.jsonl"
 NUMBERS = "reward_fn.compute_reward:numbers_match_reward"
 INJECTION = "<script>document.title='PWNED'</script><img src=x onerror=\"document.body.dataset.pwned='1'\">"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = next(
+    filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"))), None
+)
 
 
 class InjectingPolicy:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from osmosis_local.checks.content_import import content_imports
+from osmosis_local.checks.content_import import content_imports, forget_imports_under
 from osmosis_local.checks.dataset_checks import check_dataset
 from osmosis_local.checks.findings import (
     AREAS,
@@ -75,7 +75,8 @@ def check_repository(config: CheckConfig) -> CheckReport:
     if not repo.is_dir():
         areas["mcp"].error("repo-missing", f"{config.path} is not a folder", "give the repository's folder")
         return _report(repo, areas, [], [], [], [], started)
-    tools = check_mcp(repo, areas["mcp"], serve=config.serve)
+    with forget_imports_under(repo / "mcp"):
+        tools = check_mcp(repo, areas["mcp"], serve=config.serve)
     with content_imports(repo):
         rewards = check_scorers(repo, "reward_fn", areas["reward_fn"])
         rubrics = check_scorers(repo, "reward_rubric", areas["reward_rubric"])

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["content_imports"]
+__all__ = ["content_imports", "forget_imports_under"]
 
 
 def _top_level_names(repo: Path) -> set[str]:
@@ -36,3 +36,24 @@ def content_imports(repo: Path) -> Iterator[None]:
         with contextlib.suppress(ValueError):
             sys.path.remove(root)
         _purge(names)
+
+
+def _under(module: object, root: str) -> bool:
+    file = getattr(module, "__file__", None)
+    paths = [file] if file else list(getattr(module, "__path__", None) or [])
+    return any(str(path).startswith(root) for path in paths)
+
+
+@contextlib.contextmanager
+def forget_imports_under(folder: Path) -> Iterator[None]:
+    """Afterwards, modules loaded from `folder` are forgotten and sys.path is as it was (nothing leaks)."""
+    root = str(folder.resolve())
+    path_before = list(sys.path)
+    before = set(sys.modules)
+    try:
+        yield
+    finally:
+        sys.path[:] = path_before
+        for name in [m for m in sys.modules if m not in before]:
+            if _under(sys.modules[name], root) or name.startswith("_osmosis_mcp_"):
+                del sys.modules[name]

@@ -64,7 +64,7 @@ class DatasetInfo(BaseModel):
 class ProbeSpec(BaseModel):
     """One kind of probe answer (the probe set is documented in the README)."""
 
-    name: str = Field(description="probe name, e.g. hedge-wrong-first")
+    name: str = Field(description="probe name, e.g. hedge-or")
     kind: ProbeKind = Field(description="must_not_score: a gamed answer that must score 0; must_score: a correct one")
     description: str = Field(description="what the answer looks like")
 

@@ -18,7 +18,7 @@ from osmosis_local.checks.scorer_call import call_scorer
 from osmosis_local.checks.scorer_checks import LoadedScorer
 from osmosis_local.dataset import DatasetRow
 
-__all__ = ["PROBES", "Probe", "probe_set", "run_probes", "DEFAULT_PROBE_ROWS"]
+__all__ = ["PROBES", "Probe", "probe_set", "probe_table", "run_probes", "DEFAULT_PROBE_ROWS"]
 
 DEFAULT_PROBE_ROWS = 5
 HUGE_CHARS = 1_200_000
@@ -154,6 +154,15 @@ PROBES: tuple[Probe, ...] = (
     Probe("no-space", "must_score", "####G", _numeric(lambda t: f"####{t.text}")),
     Probe("trailing-period", "must_score", "#### G.", _numeric(lambda t: f"#### {t.text}.")),
 )
+
+
+def probe_table() -> str:
+    """The probe set as a markdown table (README)."""
+    lines = ["| Probe | Expects | Answer |", "|---|---|---|"]
+    for probe in PROBES:
+        expects = "score 0" if probe.kind == "must_not_score" else "score > 0"
+        lines.append(f"| `{probe.name}` | {expects} | {probe.description.replace('|', chr(92) + '|')} |")
+    return "\n".join(lines)
 
 
 def probe_set() -> list[ProbeSpec]:
