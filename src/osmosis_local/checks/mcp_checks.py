@@ -4,6 +4,7 @@ tool modules that register nothing, and the served server's tool list against th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 from osmosis_local.checks.findings import Findings, ToolInfo
 from osmosis_local.checks.places import exception_place, function_place, one_line, relative
 from osmosis_local.checks.schema_checks import provider_problems, sdk_losses
-from osmosis_local.checks.served_tools import list_served_tools
+from osmosis_local.checks.served_tools import ServedTools, serving
 from osmosis_local.checks.source_scan import ParsedModule, parse_module
 
 __all__ = ["check_mcp", "SDK_TOOL_NAME"]
@@ -63,13 +64,16 @@ def check_mcp(repo: Path, findings: Findings, *, serve: bool = True) -> list[Too
                 relative(path, repo),
                 error.lineno,
             )
-    tools = _imported_tools(repo, findings)
-    if tools is None:
-        return []
-    infos = [_check_tool(tool, repo, findings) for tool in tools]
-    _check_tool_modules(repo, mcp_dir, parsed, tools, findings)
-    if serve:
-        _check_served(repo, mcp_dir, tools, findings)
+    with contextlib.ExitStack() as stack:
+        # The served server starts first and boots while the import and the static checks run.
+        collect = stack.enter_context(serving(mcp_dir)) if serve else None
+        tools = _imported_tools(repo, findings)
+        if tools is None:
+            return []
+        infos = [_check_tool(tool, repo, findings) for tool in tools]
+        _check_tool_modules(repo, mcp_dir, parsed, tools, findings)
+        if collect is not None:
+            _check_served(mcp_dir, tools, collect(), findings)
     return infos
 
 
@@ -230,9 +234,8 @@ def _check_tool_modules(
             )
 
 
-def _check_served(repo: Path, mcp_dir: Path, tools: list[Any], findings: Findings) -> None:
+def _check_served(mcp_dir: Path, tools: list[Any], served: ServedTools, findings: Findings) -> None:
     parsed_main = parse_module(mcp_dir / "main.py")
-    served = list_served_tools(mcp_dir)
     main = "mcp/main.py"
     if served.tools is None:
         if served.exited_early and not parsed_main.has_main_block:

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ServedTools", "list_served_tools"]
+__all__ = ["ServedTools", "serving"]
 
 START_TIMEOUT_S = 20.0
 
@@ -53,8 +55,10 @@ async def _list(url: str) -> dict[str, tuple[str | None, dict[str, Any]]]:
     return {tool.name: (tool.description, dict(_schema(tool))) for tool in listed}
 
 
-def list_served_tools(mcp_dir: Path, *, python: str = sys.executable) -> ServedTools:
-    """Run ``python main.py`` (FASTMCP_HOST/PORT set, and ``--host/--port`` when main.py parses them)."""
+@contextlib.contextmanager
+def serving(mcp_dir: Path, *, python: str = sys.executable) -> Iterator[Callable[[], ServedTools]]:
+    """Start ``python main.py`` now (FASTMCP_HOST/PORT set, and ``--host/--port`` when main.py parses them);
+    the yielded function waits for it and lists its tools. The process is stopped on exit."""
     main = mcp_dir / "main.py"
     port = _free_port()
     argv = [python, str(main)]
@@ -69,7 +73,8 @@ def list_served_tools(mcp_dir: Path, *, python: str = sys.executable) -> ServedT
     }
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(argv, cwd=mcp_dir, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
+
+        def collect() -> ServedTools:
             deadline = time.monotonic() + START_TIMEOUT_S
             while not _port_open(port):
                 if process.poll() is not None:
@@ -95,6 +100,9 @@ def list_served_tools(mcp_dir: Path, *, python: str = sys.executable) -> ServedT
                     None,
                     f"listing the tools at http://127.0.0.1:{port}/mcp failed: {type(exc).__name__}: {str(exc)[:200]}",
                 )
+
+        try:
+            yield collect
         finally:
             if process.poll() is None:
                 process.terminate()
