@@ -161,3 +161,13 @@ def test_the_readme_documents_the_check_json_schema_and_the_probe_set():
         start, end = text.index(f"<!-- {marker}:start -->"), text.index(f"<!-- {marker}:end -->")
         assert text[start:end].split("\n", 1)[1].strip() == expected, "run: python scripts/update_readme_schema.py"
     assert all(description for _, _, description in schema_fields(CheckReport))
+
+
+def test_json_stays_parseable_when_content_code_prints(tmp_path):
+    repo = build_fixture("base", tmp_path)
+    exact = repo / "reward_fn" / "exact.py"
+    exact.write_text('print("importing the reward")\n' + exact.read_text())
+    done = run_cli("check", str(repo), "--no-serve", "--format", "json")
+    assert done.returncode == 0
+    assert CheckReport.model_validate_json(done.stdout).ok
+    assert "importing the reward" in done.stderr

@@ -33,32 +33,15 @@ __all__ = [
 TOOL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 # JSON Schema keywords passed on to the provider; anything else is dropped.
+#: JSON Schema constraint keywords (kept here; dropped by the SDK's flattening, see `checks.schema_checks`).
+CONSTRAINT_KEYS = (
+    "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "minLength", "maxLength",
+    "pattern", "format", "minItems", "maxItems", "const",
+)  # fmt: skip
 _KEPT_KEYS = frozenset(
-    {
-        "type",
-        "description",
-        "enum",
-        "const",
-        "default",
-        "items",
-        "properties",
-        "required",
-        "additionalProperties",
-        "anyOf",
-        "minimum",
-        "maximum",
-        "exclusiveMinimum",
-        "exclusiveMaximum",
-        "multipleOf",
-        "minLength",
-        "maxLength",
-        "pattern",
-        "format",
-        "minItems",
-        "maxItems",
-        "uniqueItems",
-    }
-)
+    {"type", "description", "enum", "default", "items", "properties", "required", "additionalProperties", "anyOf",
+     "uniqueItems", *CONSTRAINT_KEYS}
+)  # fmt: skip
 
 
 class ToolSchemaError(ValueError):

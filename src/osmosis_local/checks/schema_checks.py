@@ -14,23 +14,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from osmosis_local.tool_schema import CONSTRAINT_KEYS
+
 __all__ = ["SchemaProblem", "provider_problems", "sdk_losses", "resolve"]
 
 PROPERTY_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-_CONSTRAINTS = (
-    "minimum",
-    "maximum",
-    "exclusiveMinimum",
-    "exclusiveMaximum",
-    "multipleOf",
-    "minLength",
-    "maxLength",
-    "pattern",
-    "format",
-    "minItems",
-    "maxItems",
-    "const",
-)
 
 
 @dataclass(frozen=True)
@@ -188,7 +176,7 @@ def sdk_losses(parameters: Mapping[str, Any]) -> dict[str, list[str]]:
             lost.append("the array's item schema")
         if "object" in types[:1] and chosen.get("properties"):
             lost.append("the nested object's properties")
-        for key in ("default", *_CONSTRAINTS):
+        for key in ("default", *CONSTRAINT_KEYS):
             for source in (schema, chosen):
                 if key in source and not _said(description, source[key]):
                     lost.append(f"{key} {json.dumps(source[key])[:40]}")

@@ -51,14 +51,21 @@ def _is_dict_or_optional_dict(annotation: Any) -> bool:
     return False
 
 
-def sdk_reward_problem(func: Callable[..., Any]) -> str | None:
-    """What the SDK's `@osmosis_reward` raises for this (undecorated) function, or None."""
+def _classic_head(func: Callable[..., Any]) -> list[inspect.Parameter] | str | None:
+    """None for a non-classic function (no checks), the too-few-parameters error, or the parameters."""
     params = _parameters(func)
     if not params or params[0].name != "solution_str":
         return None
-    name = getattr(func, "__name__", "reward")
     if len(params) < 3:
-        return f"Function {name} must have at least 3 parameters, got {len(params)}"
+        return f"Function {getattr(func, '__name__', 'fn')} must have at least 3 parameters, got {len(params)}"
+    return params
+
+
+def sdk_reward_problem(func: Callable[..., Any]) -> str | None:
+    """What the SDK's `@osmosis_reward` raises for this (undecorated) function, or None."""
+    params = _classic_head(func)
+    if not isinstance(params, list):
+        return params
     solution, truth, extra = params[:3]
     if solution.annotation is not str:
         return f"First parameter 'solution_str' must be annotated as str, got {_shown(solution.annotation)}"
@@ -100,12 +107,9 @@ def _optional_str_like(annotation: Any) -> bool:
 
 def sdk_rubric_problem(func: Callable[..., Any]) -> str | None:
     """What the SDK's `@osmosis_rubric` raises for this (undecorated) function, or None."""
-    params = _parameters(func)
-    if not params or params[0].name != "solution_str":
-        return None
-    name = getattr(func, "__name__", "rubric")
-    if len(params) < 3:
-        return f"Function {name} must have at least 3 parameters, got {len(params)}"
+    params = _classic_head(func)
+    if not isinstance(params, list):
+        return params
     hints = _resolved_hints(func)
     solution, truth, extra = params[:3]
     if not _str_like(hints.get("solution_str", solution.annotation)):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 from rich.console import Console
@@ -57,7 +58,8 @@ def render_report(report: CheckReport, console: Console) -> None:
 
 def run_check(config: CheckConfig, *, output_format: str) -> int:
     """Run the checks and print them; 1 if any finding is an error, else 0."""
-    report = check_repository(config)
+    with contextlib.redirect_stdout(sys.stderr):  # what content code prints must not corrupt the JSON
+        report = check_repository(config)
     if output_format == "json":
         sys.stdout.write(report.model_dump_json(indent=2) + "\n")
     else:
