@@ -171,3 +171,15 @@ def test_json_stays_parseable_when_content_code_prints(tmp_path):
     assert done.returncode == 0
     assert CheckReport.model_validate_json(done.stdout).ok
     assert "importing the reward" in done.stderr
+
+
+def test_the_python_api_checks_and_leaves_no_content_modules_behind(tmp_path):
+    import osmosis_local
+
+    before = set(sys.modules)
+    report = osmosis_local.check_repository(osmosis_local.CheckConfig(path=build_fixture("base", tmp_path)))
+    assert isinstance(report, osmosis_local.CheckReport) and report.ok
+    content = ("server", "tools", "reward_fn", "reward_rubric")
+    leaked = {m for m in set(sys.modules) - before if m.split(".")[0] in content}
+    assert not leaked
+    assert not [p for p in sys.path if str(tmp_path) in p]

@@ -1,6 +1,7 @@
 """osmosis_local: the Osmosis git-sync contract (decorators, evaluate_rubric), a local runner and its Python API.
 
-`evaluate(...)` / `run_test(...)` run what `osmosis-local eval` / `test` run and return the typed result.
+`evaluate(...)` / `run_test(...)` run what `osmosis-local eval` / `test` run and return the typed result;
+`check_repository(CheckConfig(...))` is `osmosis-local check`.
 Heavy modules (litellm, fastmcp) load lazily so that `osmosis-local --help` stays fast.
 """
 
@@ -30,6 +31,9 @@ _LAZY = {
     "TestResult": "osmosis_local.results",
     "RunRecord": "osmosis_local.records",
     "SetupError": "osmosis_local.session",
+    "check_repository": "osmosis_local.checks",
+    "CheckConfig": "osmosis_local.checks",
+    "CheckReport": "osmosis_local.checks",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -24,9 +24,11 @@ def _purge(names: set[str]) -> None:
 
 @contextlib.contextmanager
 def content_imports(repo: Path) -> Iterator[None]:
-    """Within the block, `import reward_fn.x` loads `repo/reward_fn/x.py` (and is forgotten afterwards)."""
+    """Within the block, `import reward_fn.x` loads `repo/reward_fn/x.py`; afterwards it is forgotten and any
+    module of the same name imported before the block is back."""
     names = _top_level_names(repo)
     root = str(repo.resolve())
+    saved = {name: module for name, module in sys.modules.items() if name.split(".", 1)[0] in names}
     _purge(names)
     sys.path.insert(0, root)
     importlib.invalidate_caches()
@@ -36,6 +38,7 @@ def content_imports(repo: Path) -> Iterator[None]:
         with contextlib.suppress(ValueError):
             sys.path.remove(root)
         _purge(names)
+        sys.modules.update(saved)  # the caller's own modules of the same names come back
 
 
 def _under(module: object, root: str) -> bool:
