@@ -78,6 +78,7 @@ def respond(body):
         open(stamp, "w").write(repr(seen[0]))
     return policy(body)
 server = ScriptedOpenAIServer(respond)
+import gc; gc.freeze()  # a full collection over the imports would pause the double's answers now and then
 print(server.base_url, flush=True)
 server.serve_forever()
 """

@@ -106,6 +106,37 @@ def test_every_line_is_written_before_append_returns_and_fsync_runs_in_the_backg
     assert len(load_completed(path)) == 2
 
 
+def test_an_append_does_not_wait_for_a_background_fsync_in_progress(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slow disk: the background fsync blocks until released; a second append must finish meanwhile
+    (appends run on the event loop, so waiting for an fsync would stall every rollout in flight)."""
+    import os
+
+    in_fsync, release = threading.Event(), threading.Event()
+    real_fsync = os.fsync
+
+    def slow_fsync(fd: int) -> None:
+        in_fsync.set()
+        release.wait(10)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", slow_fsync)
+    log = TranscriptLog(tmp_path / "runs.jsonl", fsync_interval_s=1)
+    log.append({"key": "a"})
+    assert in_fsync.wait(5)
+    appended = threading.Event()
+    writer = threading.Thread(target=lambda: (log.append({"key": "b"}), appended.set()))
+    writer.start()
+    try:
+        assert appended.wait(5), "append waited for the fsync"
+    finally:
+        release.set()
+        writer.join(5)
+        log.close()
+    assert [r["key"] for r in read_records(tmp_path / "runs.jsonl")] == ["a", "b"]
+
+
 def test_fsync_interval_zero_syncs_every_line(tmp_path: Path) -> None:
     with TranscriptLog(tmp_path / "t.jsonl", fsync_interval_s=0) as log:
         log.append(_record(0, 0))

@@ -25,8 +25,9 @@ from osmosis_local.openai_wire import chat_completion_body
 class ScriptedReply:
     """What the server answers to one request.
 
-    ``body`` is sent as JSON (a str is sent verbatim); ``delay_s`` sleeps before answering (to inject
-    latency or to hang past a client timeout); ``drop_connection`` closes the socket without a reply;
+    ``body`` is sent as JSON (a str is sent verbatim); ``delay_s`` is the time from the request's arrival
+    to the answer, the double's own work included (to inject latency or to hang past a client timeout);
+    ``drop_connection`` closes the socket without a reply;
     ``cut_body_after`` sends the headers and only that many bytes of the body, then closes the connection
     (a reset mid-response); ``drip_s`` sends the body one byte at a time, ``drip_s`` seconds apart.
     """
@@ -181,6 +182,7 @@ class ScriptedOpenAIServer:
                     self._send(404, {"error": {"message": f"no route {self.path}"}})
 
             def do_POST(self) -> None:  # noqa: N802 - stdlib name
+                arrived = time.monotonic()
                 length = int(self.headers.get("Content-Length") or 0)
                 try:
                     body = json.loads(self.rfile.read(length) or b"{}")
@@ -198,8 +200,8 @@ class ScriptedOpenAIServer:
                     return
                 if not isinstance(reply, ScriptedReply):
                     reply = ScriptedReply(body=reply)
-                if reply.delay_s:
-                    time.sleep(reply.delay_s)
+                if reply.delay_s:  # counted from the request's arrival, so the double's own work is inside it
+                    time.sleep(max(0.0, reply.delay_s - (time.monotonic() - arrived)))
                 if reply.drop_connection:
                     self.close_connection = True
                     return

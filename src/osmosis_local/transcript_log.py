@@ -125,8 +125,11 @@ class TranscriptLog:
             self._dirty.wait()
             self._dirty.clear()
             with self._lock:
-                if self._fd is not None:
-                    os.fsync(self._fd)
+                fd = self._fd
+            if fd is not None:
+                # Outside the lock: an fsync can take tens of ms, and `append` (on the event loop) must not
+                # wait for it. The fd stays open: `close` joins this thread before it closes the fd.
+                os.fsync(fd)
             self._closing.wait(self.fsync_interval_s)
 
     def close(self) -> None:
