@@ -11,16 +11,17 @@ Figures:
   first model request (the preflight) as the server saw it; median of ``--repeats``;
 - **CPU per rollout**: process CPU (all threads) of the eval phase / rollouts, on 4-step rows
   (5 LLM calls and 4 tool calls each), latency 0, batch 8; median of ``--repeats``;
-- **efficiency** = ideal / measured wall time of the eval phase, ideal = ceil(R / B) x C x L, for batch
-  sizes B at latencies L, R = 4B one-step rollouts (C = 2 LLM calls each: four waves); next to it, the
-  floor: the same number of bare aiohttp POST pairs against the same server, with no runner at all;
+- **efficiency** = ideal / median wall time of the eval phase over ``--repeats`` runs, ideal =
+  ceil(R / B) x C x L, for batch sizes B at latencies L, R = 4B one-step rollouts (C = 2 LLM calls each:
+  four waves); next to it, the floor: the same number of bare aiohttp POST pairs against the same server,
+  with no runner at all;
 - **64 rows x --n 2**, batch 16, 50 ms per call, whole process, against the original SDK's 18.8 s on this
   machine (measured when the issue was filed; the SDK cannot be installed here any more);
 - ``osmosis-local --help``, median of 5.
 
 Usage::
 
-    python benchmarks/runner_bench.py            # about 2 minutes on 2 cores
+    python benchmarks/runner_bench.py            # about 6 minutes on 2 cores
     python benchmarks/runner_bench.py --quick    # fewer repeats and batch sizes
 
 The last stdout line is one JSON object with every figure.
@@ -232,18 +233,24 @@ def main() -> int:
                     rollouts = max(4, 4 * batch)
                     limit = min(rollouts, 64)
                     n = math.ceil(rollouts / limit)
-                    timing = run_eval(base_url, one_step, workdir, path=path, limit=limit, n=n, batch=batch)
                     ideal = math.ceil(limit * n / batch) * 2 * latency
-                    efficiency = ideal / timing.wall_s
+                    walls = [
+                        run_eval(base_url, one_step, workdir, path=path, limit=limit, n=n, batch=batch).wall_s
+                        for _ in range(repeats)
+                    ]
+                    efficiency = ideal / statistics.median(walls)
                     figures[f"efficiency[{path}][B={batch}][L={latency}]"] = efficiency
                     if path == PATHS[0]:
-                        floor = bare_client_efficiency(base_url, one_step, batch=batch, rollouts=limit * n,
-                                                       latency=latency)  # fmt: skip
+                        floor = statistics.median(
+                            bare_client_efficiency(base_url, one_step, batch=batch, rollouts=limit * n, latency=latency)
+                            for _ in range(repeats)
+                        )
                         figures[f"efficiency[bare client][B={batch}][L={latency}]"] = floor
                         print(f"efficiency [bare client, no runner] batch {batch:>3} at {latency * 1000:.0f} ms/call: "
                               f"{floor:.3f}", flush=True)  # fmt: skip
                     print(f"efficiency [{path}] batch {batch:>3} at {latency * 1000:.0f} ms/call: {efficiency:.3f} "
-                          f"(ideal {ideal:.2f} s, measured {timing.wall_s:.2f} s)", flush=True)  # fmt: skip
+                          f"(ideal {ideal:.2f} s; runs {', '.join(f'{w:.2f}' for w in walls)} s)",
+                          flush=True)  # fmt: skip
 
     with model_server(0.05, workdir) as (base_url, _):
         for path in PATHS:
