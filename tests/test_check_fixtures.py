@@ -89,3 +89,18 @@ def test_fault_is_reported_at_its_place(tmp_path, fixture, severity, code, file,
     assert finding.hint
     assert report.ok is (severity == "warning" and report.errors == 0)
     assert report.errors == sum(f.severity == "error" for f in report.findings)
+
+
+def test_a_module_that_fails_to_import_is_still_listed_with_its_functions(tmp_path):
+    report = check_repository(CheckConfig(path=build_fixture("reward_bad_signature", tmp_path), serve=False))
+    listed = {s.spec: s for s in report.scorers}
+    assert listed["reward_fn.exact:exact_reward"].imported is False
+    assert listed["reward_fn.exact:exact_reward"].line == 7
+    finding = next(f for f in report.findings if f.code == "module-import-error")
+    assert "exact_reward cannot be used" in finding.message
+
+
+def test_a_decorator_written_with_parentheses_gets_that_hint(tmp_path):
+    report = check_repository(CheckConfig(path=build_fixture("rubric_decorator_called", tmp_path), serve=False))
+    finding = next(f for f in report.findings if f.code == "module-import-error")
+    assert finding.hint == "write @osmosis_rubric with no parentheses (line 6)"

@@ -78,8 +78,8 @@ def check_repository(config: CheckConfig) -> CheckReport:
     with forget_imports_under(repo / "mcp"):
         tools = check_mcp(repo, areas["mcp"], serve=config.serve)
     with content_imports(repo):
-        rewards = check_scorers(repo, "reward_fn", areas["reward_fn"])
-        rubrics = check_scorers(repo, "reward_rubric", areas["reward_rubric"])
+        rewards, reward_infos = check_scorers(repo, "reward_fn", areas["reward_fn"])
+        rubrics, rubric_infos = check_scorers(repo, "reward_rubric", areas["reward_rubric"])
         if config.eval_fns:
             scored = _given_scorers(config.eval_fns, rewards + rubrics, areas["dataset"])
         else:
@@ -99,7 +99,7 @@ def check_repository(config: CheckConfig) -> CheckReport:
         probed = [s for s in rewards if s.info.mode in ("simple", "full")]
         probed += [s for s in deterministic if s.info.spec not in {p.info.spec for p in probed}]
         probes = run_probes(probed, probe_rows, areas["probes"], sample=config.probe_rows)
-    scorers = [s.info for s in rewards + rubrics]
+    scorers = reward_infos + rubric_infos
     return _report(repo, areas, tools, scorers, datasets, probes, started)
 
 

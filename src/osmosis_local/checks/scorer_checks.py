@@ -43,12 +43,13 @@ def scorer_mode(fn: Callable[..., Any]) -> Literal["simple", "full", "other"]:
     return "simple" if first == "solution_str" else "full" if first == "messages" else "other"
 
 
-def check_scorers(repo: Path, folder: str, findings: Findings) -> list[LoadedScorer]:
-    """Check every module of `repo/folder`; returns the scorers that imported."""
+def check_scorers(repo: Path, folder: str, findings: Findings) -> tuple[list[LoadedScorer], list[ScorerInfo]]:
+    """Check every module of `repo/folder`: the scorers that imported, and every one found in the source."""
     root = repo / folder
     if not root.is_dir():
-        return []
+        return [], []
     loaded: list[LoadedScorer] = []
+    infos: list[ScorerInfo] = []
     for path in sorted(p for p in root.rglob("*.py") if "__pycache__" not in p.parts):
         parsed = parse_module(path)
         rel = relative(path, repo) or str(path)
@@ -63,13 +64,19 @@ def check_scorers(repo: Path, folder: str, findings: Findings) -> list[LoadedSco
         if not scorers:
             continue
         module = _import(repo, path, parsed, findings)
-        if module is None:
-            continue
         for found in scorers:
-            loaded.extend(_check_function(repo, rel, module, parsed, found, findings))
-        if folder == "reward_rubric":
+            checked = _check_function(rel, module, parsed, found, findings) if module is not None else None
+            if checked is not None:
+                loaded.append(checked)
+                infos.append(checked.info)
+            else:
+                spec = f"{module_name(path, repo)}:{found.name}"
+                infos.append(
+                    ScorerInfo(spec=spec, decorator=found.decorator, file=rel, line=found.line, imported=False)
+                )
+        if module is not None and folder == "reward_rubric":
             _check_key_names(repo, parsed, rel, findings)
-    return loaded
+    return loaded, infos
 
 
 def _import(repo: Path, path: Path, parsed: ParsedModule, findings: Findings) -> Any:
@@ -79,11 +86,13 @@ def _import(repo: Path, path: Path, parsed: ParsedModule, findings: Findings) ->
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - module code may raise anything
         file, line = exception_place(exc, repo)
         names = ", ".join(f.name for f in parsed.scorers())
-        hint = (
-            "fix the signature as the message says"
-            if isinstance(exc, TypeError) and "@osmosis_" in str(exc)
-            else "fix the error at this line; the platform imports the module the same way"
-        )
+        called = [f for f in parsed.scorers() if f.called]
+        if called:
+            hint = f"write @{called[0].decorator} with no parentheses (line {called[0].decorator_line})"
+        elif isinstance(exc, TypeError) and "@osmosis_" in str(exc):
+            hint = "fix the signature as the message says"
+        else:
+            hint = "fix the error at this line; the platform imports the module the same way"
         findings.error(
             "module-import-error",
             f"importing {name} failed, so {names} cannot be used: {one_line(exc)}",
@@ -94,9 +103,7 @@ def _import(repo: Path, path: Path, parsed: ParsedModule, findings: Findings) ->
         return None
 
 
-def _check_function(
-    repo: Path, rel: str, module: Any, parsed: ParsedModule, found: Any, findings: Findings
-) -> list[LoadedScorer]:
+def _check_function(rel: str, module: Any, parsed: ParsedModule, found: Any, findings: Findings) -> LoadedScorer | None:
     spec = f"{module.__name__}:{found.name}"
     fn = getattr(module, found.name, None)
     expected = _SIGNATURES[found.decorator].replace("NAME", found.name)
@@ -108,17 +115,9 @@ def _check_function(
             rel,
             found.line,
         )
-        return []
+        return None
     original = inspect.unwrap(fn)
     mode = scorer_mode(fn)
-    if found.called:
-        findings.error(
-            "decorator-called",
-            f"@{found.decorator}() is called with parentheses",
-            f"write @{found.decorator} with no parentheses",
-            rel,
-            found.decorator_line,
-        )
     check = sdk_reward_problem if found.decorator == "osmosis_reward" else sdk_rubric_problem
     problem = check(original)
     if problem is not None:
@@ -140,7 +139,7 @@ def _check_function(
             found.line,
         )
     info = ScorerInfo(spec=spec, decorator=found.decorator, file=rel, line=found.line, imported=True, mode=mode)
-    return [LoadedScorer(info=info, fn=fn)]
+    return LoadedScorer(info=info, fn=fn)
 
 
 def _named_anywhere(repo: Path, names: set[str]) -> bool:
