@@ -14,7 +14,7 @@ import pytest
 from osmosis_local.checks import CheckConfig, check_repository
 
 FIXTURES = Path(__file__).parent / "check_fixtures"
-SERVED = {"mcp_not_servable", "mcp_served_differs"}
+SERVED = {"mcp_not_servable", "mcp_served_differs", "mcp_run_at_import"}
 
 # (fixture, severity, code, file, line, message part)
 FAULTS = [
@@ -28,6 +28,7 @@ FAULTS = [
     ("mcp_import_error", "error", "mcp-import-error", "mcp/tools/arithmetic.py", 5, "cannot import name 'Feild'"),
     ("mcp_no_instance", "error", "mcp-no-instance", "mcp/main.py", None, "No FastMCP instance found"),
     ("mcp_no_main", "error", "mcp-no-main", "mcp", None, "no main.py"),
+    ("mcp_run_at_import", "error", "mcp-run-at-import", "mcp/main.py", 8, "starts the server when it is imported"),
     ("tool_module_empty", "warning", "tool-module-empty", "mcp/tools/helpers.py", 1, "defines no tool"),
     ("tool_not_registered", "warning", "tool-not-registered", "mcp/tools/subtraction.py", 9, "'subtract'"),
     ("sdk_lossy_schema", "warning", "sdk-lossy-schema", "mcp/tools/arithmetic.py", 12, "maximum 10"),

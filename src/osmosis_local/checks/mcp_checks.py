@@ -64,6 +64,16 @@ def check_mcp(repo: Path, findings: Findings, *, serve: bool = True) -> list[Too
                 relative(path, repo),
                 error.lineno,
             )
+    main = parsed.get(mcp_dir / "main.py")
+    if main is not None and main.run_at_import is not None:
+        findings.error(
+            "mcp-run-at-import",
+            "main.py starts the server when it is imported: the platform's import would never return",
+            'move the run call under `if __name__ == "__main__":`',
+            "mcp/main.py",
+            main.run_at_import,
+        )
+        return []
     with contextlib.ExitStack() as stack:
         # The served server starts first and boots while the import and the static checks run.
         collect = stack.enter_context(serving(mcp_dir)) if serve else None

@@ -39,6 +39,7 @@ class ParsedModule:
     strings: set[str] = field(default_factory=set)  # every string constant
     future_annotations: bool = False
     has_main_block: bool = False  # `if __name__ == "__main__":` at module level
+    run_at_import: int | None = None  # line of a module-level `<x>.run(...)` call (it would serve on import)
 
     def scorers(self) -> list[DecoratedFunction]:
         """The `@osmosis_reward` / `@osmosis_rubric` functions, in file order."""
@@ -79,6 +80,12 @@ def _params(node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[tuple[str, ..
     return tuple(a.arg for a in args), {a.arg: a.lineno for a in args}
 
 
+def _is_run_call(node: ast.stmt) -> bool:
+    """`mcp.run(...)` as a statement of its own at module level."""
+    call = node.value if isinstance(node, ast.Expr) else None
+    return isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "run"
+
+
 def _is_main_guard(node: ast.stmt) -> bool:
     if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare):
         return False
@@ -100,6 +107,7 @@ def parse_module(path: Path) -> ParsedModule:
         parsed.syntax_error = SyntaxError(f"cannot read the file: {exc}")
         return parsed
     parsed.has_main_block = any(_is_main_guard(node) for node in tree.body)
+    parsed.run_at_import = next((node.lineno for node in tree.body if _is_run_call(node)), None)
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             parsed.strings.add(node.value)

@@ -32,7 +32,9 @@ def render_report(report: CheckReport, console: Console) -> None:
         items = [f for f in report.findings if f.area == area]
         errors = sum(f.severity == "error" for f in items)
         status = (
-            Text("ok", style="green")
+            Text("not run (no probe-able reward, or no valid rows)", style="dim")
+            if area == "probes" and not items and not report.probes
+            else Text("ok", style="green")
             if not items
             else Text(
                 f"{_count(errors, 'error')}, {_count(len(items) - errors, 'warning')}",
