@@ -64,6 +64,7 @@ def check_mcp(repo: Path, findings: Findings, *, serve: bool = True) -> list[Too
                 relative(path, repo),
                 error.lineno,
             )
+    _check_lazy_sibling_imports(repo, mcp_dir, parsed, findings)
     main = parsed.get(mcp_dir / "main.py")
     if main is not None and main.run_at_import is not None:
         findings.error(
@@ -87,6 +88,55 @@ def check_mcp(repo: Path, findings: Findings, *, serve: bool = True) -> list[Too
     return infos
 
 
+def _sibling_names(mcp_dir: Path) -> set[str]:
+    """Top-level module names mcp/ provides (`server`, `tools`, `calc`, ...)."""
+    names = {p.stem for p in mcp_dir.glob("*.py")} | {
+        p.name for p in mcp_dir.iterdir() if (p / "__init__.py").is_file()
+    }
+    return names - {"main"}
+
+
+def _check_lazy_sibling_imports(
+    repo: Path, mcp_dir: Path, parsed: dict[Path, ParsedModule], findings: Findings
+) -> None:
+    """The SDK evicts mcp/'s modules from sys.modules and takes mcp/ off sys.path after loading main.py, so an
+    import of a sibling inside a function (run at call time) fails there with ModuleNotFoundError."""
+    siblings = _sibling_names(mcp_dir)
+    for path, module in parsed.items():
+        for name, line in module.lazy_imports:
+            if name in siblings:
+                findings.warning(
+                    "sdk-lazy-sibling-import",
+                    f"`import {name}` inside a function runs when the tool is called; under the platform's SDK, "
+                    "which forgets mcp/'s modules after loading main.py, it fails with ModuleNotFoundError",
+                    f"import {name} at the top of the module instead",
+                    relative(path, repo),
+                    line,
+                )
+
+
+def _check_sdk_instance_pick(repo: Path, server: Any, findings: Findings) -> None:
+    """The SDK serves the first FastMCP attribute of main.py in alphabetical order; it must be ours."""
+    import sys
+
+    from fastmcp import FastMCP
+
+    from osmosis_local.mcp_loader import package_name_for
+
+    module = sys.modules.get(f"{package_name_for(repo / 'mcp')}.main")
+    if module is None:
+        return
+    first = next((name for name in sorted(dir(module)) if isinstance(getattr(module, name), FastMCP)), None)
+    if first is not None and getattr(module, first) is not server:
+        findings.error(
+            "mcp-sdk-picks-other-instance",
+            f"main.py holds several FastMCP instances; the platform's SDK serves `{first}` (the alphabetically "
+            f"first), not `mcp` ({server.name!r})",
+            f"remove `{first}` from main.py's globals, or rename it so that it sorts after `mcp`",
+            "mcp/main.py",
+        )
+
+
 def _imported_tools(repo: Path, findings: Findings) -> list[Any] | None:
     from osmosis_local.mcp_loader import McpLoadError, load_mcp_server
 
@@ -98,14 +148,18 @@ def _imported_tools(repo: Path, findings: Findings) -> list[Any] | None:
         file, line = exception_place(exc, repo)
         cause = exc.__cause__
         message = one_line(cause) if cause is not None else str(exc)
-        code = "mcp-import-error" if cause is not None else "mcp-no-instance"
-        hint = (
-            "fix the error at this line: the platform imports mcp/main.py the same way"
-            if cause is not None
-            else 'define exactly one `mcp = FastMCP("name")` at module level in main.py (or import it)'
-        )
+        several = cause is None and "Several FastMCP instances" in str(exc)
+        code = "mcp-import-error" if cause is not None else "mcp-several-instances" if several else "mcp-no-instance"
+        if cause is not None:
+            hint = "fix the error at this line: the platform imports mcp/main.py the same way"
+        elif several:
+            hint = "keep one instance (name it `mcp`): the platform's SDK silently takes the alphabetically first"
+        else:
+            hint = 'define exactly one `mcp = FastMCP("name")` at module level in main.py (or import it)'
+
         findings.error(code, f"importing mcp/main.py failed: {message}", hint, file or "mcp/main.py", line)
         return None
+    _check_sdk_instance_pick(repo, server, findings)
     try:
         return list(asyncio.run(server.list_tools()))
     except Exception as exc:  # noqa: BLE001 - a tool whose schema cannot be built

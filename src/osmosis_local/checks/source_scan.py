@@ -40,6 +40,7 @@ class ParsedModule:
     future_annotations: bool = False
     has_main_block: bool = False  # `if __name__ == "__main__":` at module level
     run_at_import: int | None = None  # line of a module-level `<x>.run(...)` call (it would serve on import)
+    lazy_imports: list[tuple[str, int]] = field(default_factory=list)  # (top-level module, line) inside functions
 
     def scorers(self) -> list[DecoratedFunction]:
         """The `@osmosis_reward` / `@osmosis_rubric` functions, in file order."""
@@ -108,6 +109,13 @@ def parse_module(path: Path) -> ParsedModule:
         return parsed
     parsed.has_main_block = any(_is_main_guard(node) for node in tree.body)
     parsed.run_at_import = next((node.lineno for node in tree.body if _is_run_call(node)), None)
+    for function in ast.walk(tree):
+        if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            for inner in ast.walk(function):
+                if isinstance(inner, ast.Import):
+                    parsed.lazy_imports += [(alias.name.split(".")[0], inner.lineno) for alias in inner.names]
+                elif isinstance(inner, ast.ImportFrom) and inner.module and not inner.level:
+                    parsed.lazy_imports.append((inner.module.split(".")[0], inner.lineno))
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             parsed.strings.add(node.value)
