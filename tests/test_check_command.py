@@ -183,3 +183,17 @@ def test_the_python_api_checks_and_leaves_no_content_modules_behind(tmp_path):
     leaked = {m for m in set(sys.modules) - before if m.split(".")[0] in content}
     assert not leaked
     assert not [p for p in sys.path if str(tmp_path) in p]
+
+
+def test_a_key_quoted_by_an_import_error_is_redacted(tmp_path):
+    repo = build_fixture("base", tmp_path)
+    exact = repo / "reward_fn" / "exact.py"
+    exact.write_text('import os\nraise RuntimeError("bad key " + os.environ["MY_JUDGE_API_KEY"])\n' + exact.read_text())
+    secret = "sk-check-secret-0123456789"
+    argv = [CLI, "check", str(repo), "--no-serve", "--format", "json"]
+    env = {**ENV, "MY_JUDGE_API_KEY": secret}
+    done = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert secret not in done.stdout + done.stderr
+    finding = next(f for f in CheckReport.model_validate_json(done.stdout).findings if f.code == "module-import-error")
+    assert "bad key" in finding.message

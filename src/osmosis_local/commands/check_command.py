@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 
 from rich.console import Console
@@ -10,8 +11,11 @@ from rich.text import Text
 
 from osmosis_local.checks import CheckConfig, CheckReport, check_repository
 from osmosis_local.checks.findings import AREAS
+from osmosis_local.redaction import Redactor
 
 __all__ = ["run_check", "render_report"]
+
+_SECRET_SUFFIXES = ("_API_KEY", "_KEY", "_TOKEN", "_SECRET")
 
 _AREA_TITLES = {
     "mcp": "mcp/",
@@ -58,10 +62,20 @@ def render_report(report: CheckReport, console: Console) -> None:
     console.print(Text(summary, style="bold red" if report.errors else "bold green"))
 
 
+def _redactor() -> Redactor:
+    """The providers' key variables, and any variable named like a key, token or secret."""
+    from osmosis_local.session import run_redactor_for_keys
+
+    named = [value for name, value in os.environ.items() if name.endswith(_SECRET_SUFFIXES) and len(value) >= 8]
+    return run_redactor_for_keys(named)
+
+
 def run_check(config: CheckConfig, *, output_format: str) -> int:
     """Run the checks and print them; 1 if any finding is an error, else 0."""
     with contextlib.redirect_stdout(sys.stderr):  # what content code prints must not corrupt the JSON
         report = check_repository(config)
+    # An exception text may quote a key (a module that raises with its config): nothing printed keeps one.
+    report = CheckReport.model_validate_json(_redactor()(report.model_dump_json()))
     if output_format == "json":
         sys.stdout.write(report.model_dump_json(indent=2) + "\n")
     else:
