@@ -197,3 +197,38 @@ def test_a_key_quoted_by_an_import_error_is_redacted(tmp_path):
     assert secret not in done.stdout + done.stderr
     finding = next(f for f in CheckReport.model_validate_json(done.stdout).findings if f.code == "module-import-error")
     assert "bad key" in finding.message
+
+
+def _main_with_port(repo: Path, port: int) -> None:
+    (repo / "mcp" / "main.py").write_text(
+        '"""A main.py that hard-codes its port, as the platform example does."""\n\n'
+        "import tools  # noqa: F401\nfrom server import mcp\n\n"
+        f'if __name__ == "__main__":\n    mcp.run(transport="http", host="0.0.0.0", port={port})\n'
+    )
+
+
+def test_a_port_written_into_main_py_is_used_when_free(tmp_path):
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    repo = build_fixture("base", tmp_path)
+    _main_with_port(repo, port)
+    report = check_repository(CheckConfig(path=repo))
+    assert report.findings == [], report.findings
+
+
+def test_a_port_written_into_main_py_that_is_busy_skips_the_served_comparison(tmp_path):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        repo = build_fixture("base", tmp_path)
+        _main_with_port(repo, port)
+        report = check_repository(CheckConfig(path=repo))
+    (finding,) = report.findings
+    assert (finding.code, finding.severity) == ("mcp-serve-skipped", "warning")
+    assert f"port {port}, which is in use" in finding.message

@@ -77,7 +77,8 @@ def check_mcp(repo: Path, findings: Findings, *, serve: bool = True) -> list[Too
         return []
     with contextlib.ExitStack() as stack:
         # The served server starts first and boots while the import and the static checks run.
-        collect = stack.enter_context(serving(mcp_dir)) if serve else None
+        port = main.fixed_port if main is not None else None
+        collect = stack.enter_context(serving(mcp_dir, fixed_port=port)) if serve else None
         tools = _imported_tools(repo, findings)
         if tools is None:
             return []
@@ -302,7 +303,14 @@ def _check_served(mcp_dir: Path, tools: list[Any], served: ServedTools, findings
     parsed_main = parse_module(mcp_dir / "main.py")
     main = "mcp/main.py"
     if served.tools is None:
-        if served.exited_early and not parsed_main.has_main_block:
+        if served.skipped:
+            findings.warning(
+                "mcp-serve-skipped",
+                f"{served.problem}: the served tools were not compared",
+                "free the port, or read it from the environment (FastMCP uses FASTMCP_PORT)",
+                main,
+            )
+        elif served.exited_early and not parsed_main.has_main_block:
             findings.warning(
                 "mcp-not-servable",
                 "`python mcp/main.py` does not serve (no `if __name__ == "

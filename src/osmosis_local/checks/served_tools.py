@@ -27,6 +27,7 @@ class ServedTools:
     tools: dict[str, tuple[str | None, dict[str, Any]]] | None
     problem: str | None = None
     exited_early: bool = False  # the process ended on its own (e.g. no `__main__` block)
+    skipped: bool = False  # not started: main.py's own port is taken
 
 
 def _free_port() -> int:
@@ -56,11 +57,18 @@ async def _list(url: str) -> dict[str, tuple[str | None, dict[str, Any]]]:
 
 
 @contextlib.contextmanager
-def serving(mcp_dir: Path, *, python: str = sys.executable) -> Iterator[Callable[[], ServedTools]]:
+def serving(
+    mcp_dir: Path, *, fixed_port: int | None = None, python: str = sys.executable
+) -> Iterator[Callable[[], ServedTools]]:
     """Start ``python main.py`` now (FASTMCP_HOST/PORT set, and ``--host/--port`` when main.py parses them);
-    the yielded function waits for it and lists its tools. The process is stopped on exit."""
+    the yielded function waits for it and lists its tools. The process is stopped on exit.
+
+    A port main.py writes into its run call (`fixed_port`) is used as it is, if it is free."""
     main = mcp_dir / "main.py"
-    port = _free_port()
+    if fixed_port is not None and _port_open(fixed_port):
+        yield lambda: ServedTools(None, f"main.py serves on port {fixed_port}, which is in use here", skipped=True)
+        return
+    port = fixed_port or _free_port()
     argv = [python, str(main)]
     if "--port" in main.read_text(encoding="utf-8", errors="replace"):
         argv += ["--host", "127.0.0.1", "--port", str(port)]

@@ -41,6 +41,7 @@ class ParsedModule:
     has_main_block: bool = False  # `if __name__ == "__main__":` at module level
     run_at_import: int | None = None  # line of a module-level `<x>.run(...)` call (it would serve on import)
     lazy_imports: list[tuple[str, int]] = field(default_factory=list)  # (top-level module, line) inside functions
+    fixed_port: int | None = None  # `port=8080` written into a `.run(...)` call under the `__main__` guard
 
     def scorers(self) -> list[DecoratedFunction]:
         """The `@osmosis_reward` / `@osmosis_rubric` functions, in file order."""
@@ -87,6 +88,18 @@ def _is_run_call(node: ast.stmt) -> bool:
     return isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "run"
 
 
+def _run_ports(guard: ast.stmt) -> list[int]:
+    """Literal `port=` values of `.run(...)` calls inside a block."""
+    ports = []
+    for node in ast.walk(guard):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "run":
+            for keyword in node.keywords:
+                value = keyword.value
+                if keyword.arg == "port" and isinstance(value, ast.Constant) and isinstance(value.value, int):
+                    ports.append(value.value)
+    return ports
+
+
 def _is_main_guard(node: ast.stmt) -> bool:
     if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare):
         return False
@@ -109,6 +122,7 @@ def parse_module(path: Path) -> ParsedModule:
         return parsed
     parsed.has_main_block = any(_is_main_guard(node) for node in tree.body)
     parsed.run_at_import = next((node.lineno for node in tree.body if _is_run_call(node)), None)
+    parsed.fixed_port = next((port for node in tree.body if _is_main_guard(node) for port in _run_ports(node)), None)
     for function in ast.walk(tree):
         if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
             for inner in ast.walk(function):
