@@ -53,6 +53,12 @@ def test_cli_exits_1_and_prints_place_message_and_fix(tmp_path):
     assert "1 error" in done.stdout
 
 
+def test_strict_exits_1_on_a_warning(tmp_path):
+    repo = build_fixture("tool_module_empty", tmp_path)
+    assert run_cli("check", str(repo), "--no-serve", "--strict").returncode == 1
+    assert run_cli("check", str(build_fixture("base", tmp_path / "b")), "--no-serve", "--strict").returncode == 0
+
+
 def test_cli_json_exit_code_follows_errors_not_warnings(tmp_path):
     repo = build_fixture("tool_module_empty", tmp_path)
     done = run_cli("check", str(repo), "--no-serve", "--format", "json")

@@ -241,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--format", dest="output_format", choices=("text", "json"), default="text",
                        help="text (default) or json (the schema is in the README)")  # fmt: skip
     check.add_argument("--no-serve", action="store_true", help="skip serving mcp/main.py to compare its tools")
+    check.add_argument("--strict", action="store_true", help="exit 1 on warnings too (for CI that wants none)")
     check.add_argument("--probe-rows", type=_non_negative_int, default=5, metavar="N",
                        help="rows each deterministic reward is probed on (default: 5; 0 = no probes)")  # fmt: skip
     check.set_defaults(handler=_check)
@@ -267,7 +268,7 @@ def _check(args: argparse.Namespace) -> int:
         path=Path(args.path), datasets=[Path(d) for d in args.datasets], eval_fns=args.eval_fns,
         serve=not args.no_serve, probe_rows=args.probe_rows,
     )  # fmt: skip
-    return run_check(config, output_format=args.output_format)
+    return run_check(config, output_format=args.output_format, strict=args.strict)
 
 
 def _new(args: argparse.Namespace) -> int:
