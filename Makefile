@@ -33,7 +33,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 check: $(STAMP)
-	$(BIN)/osmosis-local check
+	$(BIN)/osmosis-local check --strict
 
 test: lint check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
