@@ -41,7 +41,7 @@ class CheckConfig(BaseModel):
     probe_rows: int = Field(default=DEFAULT_PROBE_ROWS, ge=0, description="rows each reward is probed on")
 
 
-def _given_scorers(specs: list[str], found: list[LoadedScorer], findings: Findings) -> list[LoadedScorer]:
+def _given_scorers(repo: Path, specs: list[str], found: list[LoadedScorer], findings: Findings) -> list[LoadedScorer]:
     """The --eval-fn rewards (already found ones reused); a spec that does not load is an error."""
     by_spec = {s.info.spec: s for s in found}
     chosen: list[LoadedScorer] = []
@@ -53,7 +53,7 @@ def _given_scorers(specs: list[str], found: list[LoadedScorer], findings: Findin
         try:
             fn = getattr(importlib.import_module(module_name), attr)
         except (Exception, SystemExit) as exc:  # noqa: BLE001 - any import failure is the finding
-            file, line = exception_place(exc, Path.cwd())
+            file, line = exception_place(exc, repo)
             findings.error(
                 "eval-fn-not-loaded",
                 f"--eval-fn {spec}: {one_line(exc)}",
@@ -81,7 +81,7 @@ def check_repository(config: CheckConfig) -> CheckReport:
         rewards, reward_infos = check_scorers(repo, "reward_fn", areas["reward_fn"])
         rubrics, rubric_infos = check_scorers(repo, "reward_rubric", areas["reward_rubric"])
         if config.eval_fns:
-            scored = _given_scorers(config.eval_fns, rewards + rubrics, areas["dataset"])
+            scored = _given_scorers(repo, config.eval_fns, rewards + rubrics, areas["dataset"])
         else:
             scored = [s for s in rewards if s.info.decorator == "osmosis_reward"]
         scored = [s for s in scored if s.info.mode in ("simple", "full")]

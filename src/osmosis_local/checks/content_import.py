@@ -14,6 +14,7 @@ __all__ = ["content_imports", "forget_imports_under"]
 def _top_level_names(repo: Path) -> set[str]:
     names = {p.name for p in repo.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
     names |= {p.stem for p in repo.glob("*.py")}
+    names |= {name for name in ("reward_fn", "reward_rubric") if (repo / name).is_dir()}  # namespace packages too
     return names - {"mcp"}
 
 
