@@ -1,23 +1,10 @@
 """The strict reward, returning 1 or 0 (ints): the local decorator converts them, the SDK raises."""
 
 from osmosis_local import osmosis_reward
-
-
-def _final(text: str) -> str | None:
-    if text.count("####") != 1 or len(text) > 100_000:
-        return None
-    answer = text.split("####")[-1].strip().rstrip(".").replace("**", "").replace("$", "").replace(",", "")
-    try:
-        return str(float(answer))
-    except ValueError:
-        return None
+from reward_fn._answer import final_number, same_number
 
 
 @osmosis_reward
 def exact_reward(solution_str: str, ground_truth: str, extra_info: dict = None, **kwargs) -> float:
     """1 when the final answer equals the ground truth, else 0."""
-    final = _final(solution_str)
-    try:
-        return 1 if final is not None and final == str(float(ground_truth.replace(",", ""))) else 0
-    except ValueError:
-        return 0
+    return 1 if same_number(final_number(solution_str), ground_truth) else 0
