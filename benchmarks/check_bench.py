@@ -31,8 +31,8 @@ import time
 from pathlib import Path
 
 import osmosis_local  # noqa: F401  (offline env defaults)
-from osmosis_local.scripted_policy import ScriptedPolicy, load_rows
-from osmosis_local.scripted_server import ScriptedOpenAIServer
+from osmosis_local.testing.scripted_policy import ScriptedPolicy, load_rows
+from osmosis_local.testing.scripted_server import ScriptedOpenAIServer
 
 REPO = Path(__file__).resolve().parents[1]
 CLI = str(Path(sys.executable).parent / "osmosis-local")

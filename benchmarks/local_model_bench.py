@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import osmosis_local  # noqa: F401  (offline env defaults before fastmcp/litellm)
+from osmosis_local.content.mcp_loader import load_mcp_server
 from osmosis_local.local_model import get_local_model
 from osmosis_local.local_model.engine import LocalEngine
-from osmosis_local.mcp_loader import load_mcp_server
-from osmosis_local.tool_runner import ToolRunner
-from osmosis_local.tool_schema import convert_tools
+from osmosis_local.tools.runner import ToolRunner
+from osmosis_local.tools.schema import convert_tools
 
 REPO = Path(__file__).resolve().parent.parent
 TRACE = False

@@ -1,6 +1,6 @@
 """Benchmark of the runner: start-up, CPU per rollout and concurrency, plain-HTTP path vs the litellm path.
 
-The model is the scripted-policy TEST DOUBLE (``osmosis_local.scripted_policy``) behind a real HTTP server
+The model is the scripted-policy TEST DOUBLE (``osmosis_local.testing.scripted_policy``) behind a real HTTP server
 with a fixed latency per call, in a child process (so its CPU is not charged to the runner). Every figure
 is measured for the default path (``--llm-client auto``: plain HTTP for an OpenAI-compatible URL) and for
 the baseline measured in the same run, the litellm path of the same runner (``--llm-client litellm``).
@@ -46,8 +46,8 @@ from typing import Any
 
 import osmosis_local  # noqa: F401  (offline env defaults)
 from osmosis_local.config import eval_config
-from osmosis_local.evaluation import EvalHooks, EvalPlan, aevaluate
-from osmosis_local.results import EvalResult
+from osmosis_local.log.results import EvalResult
+from osmosis_local.runner.evaluation import EvalHooks, EvalPlan, aevaluate
 
 REPO = Path(__file__).resolve().parents[1]
 DATASET = REPO / "test_data.jsonl"
@@ -69,8 +69,8 @@ TARGETS = {
 _SERVER = """
 import socketserver, sys, time
 socketserver.TCPServer.request_queue_size = 1024
-from osmosis_local.scripted_policy import ScriptedPolicy, load_rows
-from osmosis_local.scripted_server import ScriptedOpenAIServer
+from osmosis_local.testing.scripted_policy import ScriptedPolicy, load_rows
+from osmosis_local.testing.scripted_server import ScriptedOpenAIServer
 policy = ScriptedPolicy(load_rows(sys.argv[1]), latency_s=float(sys.argv[2]))
 stamp, seen = sys.argv[3], []
 def respond(body):

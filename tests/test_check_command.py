@@ -160,7 +160,7 @@ def test_new_tool_needs_a_server_module(tmp_path):
 
 def test_the_readme_documents_the_check_json_schema_and_the_probe_set():
     from osmosis_local.checks.reward_probes import probe_table
-    from osmosis_local.results import schema_fields, schema_markdown
+    from osmosis_local.log.results import schema_fields, schema_markdown
 
     text = (REPO / "README.md").read_text()
     for marker, expected in (("results-schema:check", schema_markdown(CheckReport)), ("check-probes", probe_table())):

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from osmosis_local.dataset import (
+from osmosis_local.content.dataset import (
     DatasetError,
     DatasetParseError,
     DatasetRow,

@@ -22,8 +22,8 @@ from typing import Annotated, Any, Dict, Optional, TypedDict, Union
 import pytest
 
 import osmosis_local
-from osmosis_local import decorators
-from osmosis_local.decorators import local_osmosis_reward, local_osmosis_rubric
+from osmosis_local.content import decorators
+from osmosis_local.content.decorators import local_osmosis_reward, local_osmosis_rubric
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REWARD_EXPECTED = "extra_info: dict = None, **kwargs) -> float`"
@@ -190,7 +190,7 @@ def test_future_annotations_module_is_accepted_for_reward(tmp_path: Path) -> Non
         textwrap.dedent(
             """
             from __future__ import annotations
-            from osmosis_local.decorators import local_osmosis_reward
+            from osmosis_local.content.decorators import local_osmosis_reward
 
             @local_osmosis_reward
             def score(solution_str: str, ground_truth: str, extra_info: dict = None, **kwargs) -> float:
@@ -509,7 +509,7 @@ def _run_with_fake_sdk(tmp_path: Path, sdk: str, script: str) -> dict:
 REEXPORT_SCRIPT = """
     import json
     import osmosis_local
-    from osmosis_local import decorators
+    from osmosis_local.content import decorators
     print(json.dumps({
         "reward_is_sdk": decorators.osmosis_reward is getattr(__import__("osmosis_ai"), "osmosis_reward", None),
         "rubric_is_sdk": decorators.osmosis_rubric is getattr(__import__("osmosis_ai"), "osmosis_rubric", None),
@@ -542,7 +542,7 @@ def test_sdk_decorators_are_reexported_when_installed(
 def test_broken_sdk_falls_back_to_local_with_a_warning(tmp_path: Path) -> None:
     script = """
         import json
-        from osmosis_local import decorators
+        from osmosis_local.content import decorators
         print(json.dumps(decorators.osmosis_reward is decorators.local_osmosis_reward))
     """
     run = _run_with_fake_sdk(tmp_path, "broken", script)

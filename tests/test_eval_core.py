@@ -17,11 +17,11 @@ import pytest
 
 from osmosis_local import EvalResult, evaluate
 from osmosis_local.cli import main
-from osmosis_local.results import EvalResult as ResultModel
-from osmosis_local.results import TestResult, schema_fields, schema_markdown
-from osmosis_local.scripted_policy import ScriptedPolicy, load_rows
-from osmosis_local.scripted_server import ScriptedOpenAIServer, ScriptedReply
-from osmosis_local.stats import pass_at_k
+from osmosis_local.log.results import EvalResult as ResultModel
+from osmosis_local.log.results import TestResult, schema_fields, schema_markdown
+from osmosis_local.log.stats import pass_at_k
+from osmosis_local.testing.scripted_policy import ScriptedPolicy, load_rows
+from osmosis_local.testing.scripted_server import ScriptedOpenAIServer, ScriptedReply
 
 REPO = Path(__file__).resolve().parents[1]
 DATASET = REPO / "test_data.jsonl"

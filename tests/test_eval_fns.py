@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from osmosis_local.eval_fns import (
+from osmosis_local.content.eval_fns import (
     EvalFn,
     EvalFnCallError,
     EvalFnLoadError,

@@ -18,10 +18,10 @@ import pytest
 from support_mcp import load_tool_server
 
 from osmosis_local.cli import main
-from osmosis_local.dataset import DatasetError, load_dataset
-from osmosis_local.scripted_policy import ScriptedPolicy, load_rows
-from osmosis_local.scripted_server import ScriptedOpenAIServer, ScriptedReply, chat_completion, tool_call
-from osmosis_local.tool_runner import MAX_ERROR_CHARS, ToolRunner
+from osmosis_local.content.dataset import DatasetError, load_dataset
+from osmosis_local.testing.scripted_policy import ScriptedPolicy, load_rows
+from osmosis_local.testing.scripted_server import ScriptedOpenAIServer, ScriptedReply, chat_completion, tool_call
+from osmosis_local.tools.runner import MAX_ERROR_CHARS, ToolRunner
 
 REPO = Path(__file__).resolve().parents[1]
 DATASET = REPO / "test_data.jsonl"

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from osmosis_local.llm_call import (
+from osmosis_local.llm.llm_call import (
     LLMCallError,
     RetryPolicy,
     acompletion_with_retry,
@@ -15,7 +15,7 @@ from osmosis_local.llm_call import (
     redact,
     usage_of,
 )
-from osmosis_local.scripted_server import ScriptedOpenAIServer, ScriptedReply, chat_completion
+from osmosis_local.testing.scripted_server import ScriptedOpenAIServer, ScriptedReply, chat_completion
 
 FAST = RetryPolicy(max_attempts=3, initial_wait_s=0.01, max_wait_s=0.05)
 

@@ -18,8 +18,8 @@ from support_mcp import REPO_ROOT, load_tool_server
 import osmosis_local  # noqa: F401  (offline env before litellm/fastmcp)
 from osmosis_local.local_model import DEFAULT_LOCAL_MODEL
 from osmosis_local.local_model.server import PLACEHOLDER_API_KEY, start_local_endpoint
-from osmosis_local.tool_runner import ToolRunner
-from osmosis_local.tool_schema import convert_tools
+from osmosis_local.tools.runner import ToolRunner
+from osmosis_local.tools.schema import convert_tools
 
 pytestmark = [pytest.mark.local_model, pytest.mark.timeout(300)]
 

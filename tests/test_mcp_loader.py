@@ -14,7 +14,7 @@ from pathlib import Path
 import fastmcp
 import pytest
 
-from osmosis_local.mcp_loader import McpLoadError, load_mcp_server, package_name_for
+from osmosis_local.content.mcp_loader import McpLoadError, load_mcp_server, package_name_for
 
 REAL_MCP = Path(__file__).resolve().parents[1] / "mcp"
 
@@ -228,8 +228,8 @@ def test_relative_directory_is_made_absolute(tmp_path: Path, monkeypatch) -> Non
 
 def test_the_real_repository_mcp_directory() -> None:
     """The content repo's own mcp/ loads and exposes the eight calculator tools."""
-    from osmosis_local.tool_runner import ToolRunner
-    from osmosis_local.tool_schema import convert_tools
+    from osmosis_local.tools.runner import ToolRunner
+    from osmosis_local.tools.schema import convert_tools
 
     async def run() -> tuple[set[str], str, list[str]]:
         async with ToolRunner(load_mcp_server(REAL_MCP)) as runner:

@@ -11,8 +11,8 @@ import pytest
 from support_mcp import free_port, serve_tool_server
 
 from osmosis_local.cli import main
-from osmosis_local.scripted_policy import ScriptedPolicy, load_rows
-from osmosis_local.scripted_server import ScriptedOpenAIServer
+from osmosis_local.testing.scripted_policy import ScriptedPolicy, load_rows
+from osmosis_local.testing.scripted_server import ScriptedOpenAIServer
 
 REPO = Path(__file__).resolve().parents[1]
 DATASET = REPO / "test_data.jsonl"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from osmosis_local.errors import MissingAPIKeyError
-from osmosis_local.model_names import (
+from osmosis_local.llm.model_names import (
     PROVIDER_KEY_ENV,
     ModelNameError,
     ResolvedModel,

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from osmosis_local.llm_call import LLMCallError, RetryPolicy
-from osmosis_local.openai_http import apost_chat, post_chat
-from osmosis_local.scripted_server import ScriptedOpenAIServer, ScriptedReply, chat_completion
+from osmosis_local.llm.llm_call import LLMCallError, RetryPolicy
+from osmosis_local.llm.openai_http import apost_chat, post_chat
+from osmosis_local.testing.scripted_server import ScriptedOpenAIServer, ScriptedReply, chat_completion
 
 FAST = RetryPolicy(max_attempts=3, initial_wait_s=0.01, max_wait_s=0.02)
 KEY = "sk-http-path-secret-0123456789"
@@ -129,8 +129,8 @@ def test_an_eval_on_a_base_url_never_imports_litellm(tmp_path: Path) -> None:
     script = f"""
 import sys
 from osmosis_local import evaluate
-from osmosis_local.scripted_policy import ScriptedPolicy
-from osmosis_local.scripted_server import ScriptedOpenAIServer
+from osmosis_local.testing.scripted_policy import ScriptedPolicy
+from osmosis_local.testing.scripted_server import ScriptedOpenAIServer
 with ScriptedOpenAIServer(ScriptedPolicy.from_jsonl("test_data.jsonl")) as policy:
     result = evaluate(mcp="mcp", dataset="test_data.jsonl", eval_fn=["reward_fn.compute_reward:numbers_match_reward"],
                       model="scripted", base_url=policy.base_url, limit=2, log={str(tmp_path / "log.jsonl")!r})

@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support_mcp import load_tool_server, serve_tool_server
 
-from osmosis_local.dataset import DatasetError, load_dataset
-from osmosis_local.tool_runner import MAX_ERROR_CHARS, ToolRunner
+from osmosis_local.content.dataset import DatasetError, load_dataset
+from osmosis_local.tools.runner import MAX_ERROR_CHARS, ToolRunner
 
 TOOL_PARAMS = {
     "add": ("a", "b"), "subtract": ("a", "b"), "multiply": ("a", "b"), "divide": ("a", "b"),

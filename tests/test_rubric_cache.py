@@ -10,7 +10,7 @@ import pytest
 from osmosis_local import ProviderRequestError, evaluate_rubric
 from osmosis_local.rubric import judge_usage
 from osmosis_local.rubric.cache import CACHE_ENV, resolve_cache_dir
-from osmosis_local.scripted_server import ScriptedOpenAIServer, chat_completion
+from osmosis_local.testing.scripted_server import ScriptedOpenAIServer, chat_completion
 
 VERDICT = json.dumps({"score": 0.5, "explanation": "half right"})
 

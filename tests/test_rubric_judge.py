@@ -10,9 +10,9 @@ import time
 import pytest
 
 from osmosis_local import ModelNotFoundError, ProviderRequestError, aevaluate_rubric, evaluate_rubric
-from osmosis_local.llm_call import RetryPolicy
+from osmosis_local.llm.llm_call import RetryPolicy
 from osmosis_local.rubric import judge_usage
-from osmosis_local.scripted_server import ScriptedOpenAIServer, ScriptedReply, chat_completion, tool_call
+from osmosis_local.testing.scripted_server import ScriptedOpenAIServer, ScriptedReply, chat_completion, tool_call
 
 FAST = RetryPolicy(max_attempts=3, initial_wait_s=0.01, max_wait_s=0.05)
 

@@ -10,7 +10,7 @@ import pytest
 
 from osmosis_local import evaluate_rubric
 from osmosis_local.rubric.prompt import format_metadata, neutralise, system_prompt, user_prompt
-from osmosis_local.scripted_server import ScriptedOpenAIServer, chat_completion
+from osmosis_local.testing.scripted_server import ScriptedOpenAIServer, chat_completion
 
 VERDICT = json.dumps({"score": 1, "explanation": "ok"})
 

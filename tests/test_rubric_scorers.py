@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from osmosis_local import MissingAPIKeyError
-from osmosis_local.scripted_server import ScriptedOpenAIServer, ScriptedReply, chat_completion
+from osmosis_local.testing.scripted_server import ScriptedOpenAIServer, ScriptedReply, chat_completion
 
 REPO = Path(__file__).resolve().parent.parent
 HOSTED = [("openai", "OPENAI_API_KEY"), ("anthropic", "ANTHROPIC_API_KEY"), ("xai", "XAI_API_KEY")]

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from osmosis_local import ProviderRequestError, evaluate_rubric
-from osmosis_local.llm_call import RetryPolicy
+from osmosis_local.llm.llm_call import RetryPolicy
 from osmosis_local.rubric.spec import resolve_spec
-from osmosis_local.scripted_server import ScriptedOpenAIServer, ScriptedReply, chat_completion
+from osmosis_local.testing.scripted_server import ScriptedOpenAIServer, ScriptedReply, chat_completion
 
 SECRET = "sk-judge-SECRET-0123456789abcdef"
 

@@ -7,8 +7,8 @@ import io
 import pytest
 from rich.console import Console
 
-from osmosis_local.commands import run_report
-from osmosis_local.commands.run_report import EvalReporter
+from osmosis_local.cli import console as run_report
+from osmosis_local.cli.console import EvalReporter
 
 
 @pytest.mark.parametrize("reporter_class", [EvalReporter, run_report.TestReporter])
@@ -46,8 +46,8 @@ def test_a_terminal_gets_a_spinner_that_names_the_step_and_stops_on_error() -> N
 
 def _eval_result(tmp_path):
     from osmosis_local import evaluate
-    from osmosis_local.scripted_policy import ScriptedPolicy
-    from osmosis_local.scripted_server import ScriptedOpenAIServer
+    from osmosis_local.testing.scripted_policy import ScriptedPolicy
+    from osmosis_local.testing.scripted_server import ScriptedOpenAIServer
 
     with ScriptedOpenAIServer(ScriptedPolicy.from_jsonl("test_data.jsonl", wrong_answer_rate=0.5, seed=2)) as server:
         return evaluate(
@@ -75,9 +75,9 @@ def test_the_results_table_is_readable_at_80_columns_and_wide(tmp_path, width: i
 
 
 def test_the_progress_label_shows_the_running_mean_and_errors(tmp_path) -> None:
-    from osmosis_local.evaluation import EvalPlan
-    from osmosis_local.records import RunRecord
+    from osmosis_local.log.records import RunRecord
     from osmosis_local.redaction import Redactor
+    from osmosis_local.runner.evaluation import EvalPlan
 
     reporter = EvalReporter(quiet=True)
     fn = "reward_fn.compute_reward:numbers_match_reward"

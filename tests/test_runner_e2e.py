@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from osmosis_local.cli import main
-from osmosis_local.scripted_policy import ScriptedPolicy, load_rows
-from osmosis_local.scripted_server import ScriptedOpenAIServer, ScriptedReply, chat_completion
-from osmosis_local.stats import pass_at_k
+from osmosis_local.log.stats import pass_at_k
+from osmosis_local.testing.scripted_policy import ScriptedPolicy, load_rows
+from osmosis_local.testing.scripted_server import ScriptedOpenAIServer, ScriptedReply, chat_completion
 
 REPO = Path(__file__).resolve().parents[1]
 DATASET = REPO / "test_data.jsonl"

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from osmosis_local.scripted_policy import (
+from osmosis_local.testing.scripted_policy import (
     FAULT_CALL_PREFIX,
     MALFORMED_ARGUMENTS,
     UNKNOWN_TOOL_NAME,
@@ -24,7 +24,7 @@ from osmosis_local.scripted_policy import (
     load_rows,
     parse_number,
 )
-from osmosis_local.scripted_server import ScriptedOpenAIServer
+from osmosis_local.testing.scripted_server import ScriptedOpenAIServer
 
 REPO = Path(__file__).resolve().parent.parent
 SYSTEM = "You are a careful math assistant."
@@ -424,7 +424,7 @@ def _write_rows(path: Path) -> Path:
 def test_cli_serves_until_terminated(tmp_path: Path) -> None:
     dataset = _write_rows(tmp_path / "rows.jsonl")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "osmosis_local.scripted_policy",
+        [sys.executable, "-m", "osmosis_local.testing.scripted_policy",
          "-d", str(dataset), "--port", "0", "--fail-first-n", "1"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
@@ -449,7 +449,7 @@ def test_cli_serves_until_terminated(tmp_path: Path) -> None:
 def test_cli_reports_bad_input_with_exit_code_1(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
 ) -> None:
-    from osmosis_local.scripted_policy import main
+    from osmosis_local.testing.scripted_policy import main
 
     rows = str(_write_rows(tmp_path / "rows.jsonl"))
     assert main([a.replace("{rows}", rows) for a in args]) == 1
@@ -466,7 +466,8 @@ def _write_stepless_rows(path: Path) -> Path:
 def test_cli_refuses_a_dataset_without_steps_by_default(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], entry: str
 ) -> None:
-    from osmosis_local import cli, scripted_policy
+    from osmosis_local import cli
+    from osmosis_local.testing import scripted_policy
 
     dataset = str(_write_stepless_rows(tmp_path / "no_steps.jsonl"))
     if entry == "osmosis-local":
@@ -483,7 +484,7 @@ def test_cli_refuses_a_dataset_without_steps_by_default(
 def test_cli_answer_ground_truth_serves_a_dataset_without_steps(tmp_path: Path) -> None:
     dataset = _write_stepless_rows(tmp_path / "no_steps.jsonl")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "osmosis_local.scripted_policy",
+        [sys.executable, "-m", "osmosis_local.testing.scripted_policy",
          "-d", str(dataset), "--port", "0", "--answer", "ground-truth"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
@@ -503,7 +504,7 @@ def test_cli_answer_ground_truth_serves_a_dataset_without_steps(tmp_path: Path) 
 
 
 def test_cli_rejects_an_unknown_answer_mode(capsys: pytest.CaptureFixture[str]) -> None:
-    from osmosis_local.scripted_policy import main
+    from osmosis_local.testing.scripted_policy import main
 
     with pytest.raises(SystemExit) as exit_info:
         main(["-d", "rows.jsonl", "--answer", "truth"])

@@ -7,7 +7,7 @@ from itertools import combinations
 
 import pytest
 
-from osmosis_local.stats import (
+from osmosis_local.log.stats import (
     NoScore,
     count_outcomes,
     eval_fn_summary,

@@ -13,7 +13,7 @@ import fastmcp
 import pytest
 from fastmcp.exceptions import ToolError
 
-from osmosis_local.tool_runner import (
+from osmosis_local.tools.runner import (
     ToolCallOutcome,
     ToolRunner,
     ToolTransportError,
@@ -297,7 +297,7 @@ def test_a_tool_that_takes_a_context_goes_through_the_client_and_works() -> None
 def test_the_real_tools_list_the_same_schemas_with_or_without_a_client() -> None:
     from support_mcp import load_tool_server
 
-    from osmosis_local.tool_schema import convert_tools
+    from osmosis_local.tools.schema import convert_tools
 
     async def schemas(in_process: bool) -> list[dict[str, Any]]:
         async with ToolRunner(load_tool_server(), in_process=in_process) as runner:

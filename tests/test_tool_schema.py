@@ -12,7 +12,7 @@ import fastmcp
 import pytest
 from pydantic import BaseModel, Field
 
-from osmosis_local.tool_schema import (
+from osmosis_local.tools.schema import (
     ToolSchemaError,
     convert_tool,
     convert_tools,

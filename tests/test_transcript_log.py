@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from osmosis_local.transcript_log import TranscriptLog, encode_record, load_completed, read_records, run_key
+from osmosis_local.log.transcript import TranscriptLog, encode_record, load_completed, read_records, run_key
 
 
 def _record(row: int, run: int, tag: str = "primary", **extra: object) -> dict:
@@ -50,7 +50,7 @@ def test_truncated_last_line_is_skipped_with_a_warning(tmp_path: Path, caplog: p
         log.append(_record(1, 0))
     whole = path.read_bytes()
     path.write_bytes(whole[: len(whole) - 9])  # the process died in the middle of the second line
-    with caplog.at_level(logging.WARNING, logger="osmosis_local.transcript_log"):
+    with caplog.at_level(logging.WARNING, logger="osmosis_local.log.transcript"):
         completed = load_completed(path)
     assert list(completed) == ["row-0/run-0/primary"]
     assert "line 2: skipping truncated last line" in caplog.text
@@ -62,7 +62,7 @@ def test_appending_after_a_torn_line_starts_a_fresh_line(tmp_path: Path, caplog:
     path.write_bytes(json.dumps(_record(0, 0)).encode() + b"\n" + b'{"key": "row-1/run-0/prim')
     with TranscriptLog(path) as log:  # a resumed run keeps appending to the same file
         log.append(_record(1, 0))
-    with caplog.at_level(logging.WARNING, logger="osmosis_local.transcript_log"):
+    with caplog.at_level(logging.WARNING, logger="osmosis_local.log.transcript"):
         completed = load_completed(path)
     assert sorted(completed) == ["row-0/run-0/primary", "row-1/run-0/primary"]
     assert "line 2: skipping corrupt line" in caplog.text

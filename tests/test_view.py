@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from osmosis_local.cli import main
-from osmosis_local.scripted_policy import ScriptedPolicy, load_rows
-from osmosis_local.scripted_server import ScriptedOpenAIServer, chat_completion
+from osmosis_local.testing.scripted_policy import ScriptedPolicy, load_rows
+from osmosis_local.testing.scripted_server import ScriptedOpenAIServer, chat_completion
 
 REPO = Path(__file__).resolve().parents[1]
 DATASET = REPO / "test_data.jsonl"

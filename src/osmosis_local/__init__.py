@@ -12,8 +12,8 @@ from osmosis_local import _env  # noqa: F401  (must run before litellm/fastmcp i
 __version__ = "0.1.0"
 
 _LAZY = {
-    "osmosis_reward": "osmosis_local.decorators",
-    "osmosis_rubric": "osmosis_local.decorators",
+    "osmosis_reward": "osmosis_local.content.decorators",
+    "osmosis_rubric": "osmosis_local.content.decorators",
     "evaluate_rubric": "osmosis_local.rubric",
     "aevaluate_rubric": "osmosis_local.rubric",
     "MissingAPIKeyError": "osmosis_local.errors",
@@ -27,10 +27,10 @@ _LAZY = {
     "TestConfig": "osmosis_local.config",
     "eval_config": "osmosis_local.config",
     "test_config": "osmosis_local.config",
-    "EvalResult": "osmosis_local.results",
-    "TestResult": "osmosis_local.results",
-    "RunRecord": "osmosis_local.records",
-    "SetupError": "osmosis_local.session",
+    "EvalResult": "osmosis_local.log.results",
+    "TestResult": "osmosis_local.log.results",
+    "RunRecord": "osmosis_local.log.records",
+    "SetupError": "osmosis_local.errors",
     "check_repository": "osmosis_local.checks",
     "CheckConfig": "osmosis_local.checks",
     "CheckReport": "osmosis_local.checks",

@@ -17,9 +17,9 @@ import asyncio
 from typing import Any
 
 from osmosis_local.config import EvalConfig, TestConfig, eval_config, test_config
-from osmosis_local.evaluation import EvalHooks, aevaluate
-from osmosis_local.results import EvalResult, TestResult
-from osmosis_local.rollout_test import TestHooks, arun_test
+from osmosis_local.log.results import EvalResult, TestResult
+from osmosis_local.runner.evaluation import EvalHooks, aevaluate
+from osmosis_local.runner.rollout_test import TestHooks, arun_test
 
 __all__ = ["aevaluate", "evaluate", "run_test", "arun_test"]
 

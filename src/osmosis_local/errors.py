@@ -1,6 +1,16 @@
-"""Error types shared by the judge (`evaluate_rubric`) and the runner, named as in the SDK contract."""
+"""Every error type a caller may catch, and the process exit codes: the one module every layer may import.
+
+`MissingAPIKeyError`, `ProviderRequestError` and `ModelNotFoundError` are named as in the SDK contract (the
+judge raises them); `SetupError` is a problem found before the first rollout; `LogReadError` a transcript
+log or results file that cannot be used (`view`, `export`, `rescore`).
+"""
 
 from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # a set-up error, a systemic provider error, an eval function that raised on every run
+EXIT_USAGE = 2  # bad arguments, or --resume with a log of other settings
+EXIT_FAIL_UNDER = 3  # eval --fail-under not met
 
 
 class MissingAPIKeyError(RuntimeError):
@@ -19,3 +29,19 @@ class ProviderRequestError(RuntimeError):
 
 class ModelNotFoundError(ProviderRequestError):
     """The provider does not know the requested model."""
+
+
+class HarnessError(Exception):
+    """A problem the harness reports as one line that says what to fix (never a traceback)."""
+
+
+class SetupError(HarnessError):
+    """A problem found before any rollout ran; the message says what to fix."""
+
+
+class SettingsMismatchError(SetupError):
+    """`--resume` was given a log made with other settings."""
+
+
+class LogReadError(HarnessError):
+    """A transcript log or results file that is missing or cannot be used (`view`, `export`, `rescore`)."""

@@ -24,7 +24,7 @@ from osmosis_local.checks.mcp_checks import check_mcp
 from osmosis_local.checks.places import exception_place, one_line
 from osmosis_local.checks.reward_probes import DEFAULT_PROBE_ROWS, probe_set, run_probes
 from osmosis_local.checks.scorer_checks import LoadedScorer, check_scorers, scorer_mode
-from osmosis_local.dataset import DatasetRow
+from osmosis_local.content.dataset import DatasetRow
 
 __all__ = ["CheckConfig", "check_repository"]
 

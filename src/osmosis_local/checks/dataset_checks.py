@@ -15,7 +15,7 @@ from osmosis_local.checks.findings import DatasetInfo, Findings
 from osmosis_local.checks.places import relative
 from osmosis_local.checks.scorer_call import call_scorer
 from osmosis_local.checks.scorer_checks import LoadedScorer
-from osmosis_local.dataset import DatasetError, DatasetRow, load_dataset
+from osmosis_local.content.dataset import DatasetError, DatasetRow, load_dataset
 
 __all__ = ["check_dataset", "answer_for", "MAX_ROW_FINDINGS"]
 

@@ -122,7 +122,7 @@ def _check_sdk_instance_pick(repo: Path, server: Any, findings: Findings) -> Non
 
     from fastmcp import FastMCP
 
-    from osmosis_local.mcp_loader import package_name_for
+    from osmosis_local.content.mcp_loader import package_name_for
 
     module = sys.modules.get(f"{package_name_for(repo / 'mcp')}.main")
     if module is None:
@@ -139,7 +139,7 @@ def _check_sdk_instance_pick(repo: Path, server: Any, findings: Findings) -> Non
 
 
 def _imported_tools(repo: Path, findings: Findings) -> list[Any] | None:
-    from osmosis_local.mcp_loader import McpLoadError, load_mcp_server
+    from osmosis_local.content.mcp_loader import McpLoadError, load_mcp_server
 
     # The check reports bad tool names itself; the MCP SDK's own warning would only repeat it on stderr.
     logging.getLogger("mcp.shared.tool_name_validation").setLevel(logging.ERROR)

@@ -16,7 +16,7 @@ from osmosis_local.checks.dataset_checks import answer_for
 from osmosis_local.checks.findings import Findings, ProbeKind, ProbeOutcome, ProbeSpec
 from osmosis_local.checks.scorer_call import call_scorer
 from osmosis_local.checks.scorer_checks import LoadedScorer
-from osmosis_local.dataset import DatasetRow
+from osmosis_local.content.dataset import DatasetRow
 
 __all__ = ["PROBES", "Probe", "probe_set", "probe_table", "run_probes", "DEFAULT_PROBE_ROWS"]
 

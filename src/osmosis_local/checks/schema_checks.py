@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from osmosis_local.tool_schema import CONSTRAINT_KEYS
+from osmosis_local.tools.schema import CONSTRAINT_KEYS
 
 __all__ = ["SchemaProblem", "provider_problems", "sdk_losses", "resolve"]
 

@@ -26,7 +26,7 @@ from osmosis_local.local_model.constraints import (
 )
 from osmosis_local.local_model.errors import LocalModelError
 from osmosis_local.local_model.registry import LocalModelSpec
-from osmosis_local.openai_wire import chat_completion_body
+from osmosis_local.types import chat_completion_body
 
 DEFAULT_MAX_TOKENS = 1024
 DECISION_MAX_TOKENS = 512

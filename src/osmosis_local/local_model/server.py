@@ -165,7 +165,7 @@ def serve_model(model_name: str = DEFAULT_LOCAL_MODEL, host: str = LOOPBACK, por
 
 def run_serve_model(args: argparse.Namespace) -> int:
     """Run `serve-model` from the arguments `osmosis-local serve-model` parsed (declared in
-    `osmosis_local.commands.serve`: model, host, port, n_ctx, threads; None means the default);
+    `osmosis_local.cli.serve_command`: model, host, port, n_ctx, threads; None means the default);
     print a one-line error and return 1 on failure."""
     try:
         serve_model(args.model, args.host, args.port, n_ctx=args.n_ctx, threads=args.threads)

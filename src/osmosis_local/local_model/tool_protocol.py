@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from osmosis_local.local_model.constraints import json_grammar
-from osmosis_local.openai_wire import content_text as _text
+from osmosis_local.types import content_text as _text
 
 FINAL_ANSWER = "final_answer"
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from osmosis_local.errors import ModelNotFoundError, ProviderRequestError
-from osmosis_local.llm_call import LLMCallError, acompletion_with_retry, completion_with_retry, redact, usage_of
+from osmosis_local.llm.llm_call import LLMCallError, acompletion_with_retry, completion_with_retry, redact, usage_of
 from osmosis_local.rubric import prompt
 from osmosis_local.rubric.cache import VerdictCache, cache_key
 from osmosis_local.rubric.parse import JudgeReplyError, verdict_from_response

@@ -1,0 +1,337 @@
+"""Console output for `test` and `eval`: a set-up spinner, a header, a progress bar, per-run lines, tables.
+
+The reporters are the runs' hooks. Progress and per-run lines go to stderr and the final tables to
+stdout, so pipelines stay clean; `-q` silences everything but errors. Nothing from a user, a dataset, a
+model or a provider is ever read as rich markup, and every line passes through the run's `Redactor`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
+
+from osmosis_local import __version__
+from osmosis_local.cli.format import format_duration, format_score, shorten
+from osmosis_local.log.records import RunRecord
+from osmosis_local.log.results import EvalFnStats, EvalResult, TestResult, TestRowResult
+from osmosis_local.redaction import NO_SECRETS, Redactor
+from osmosis_local.runner.evaluation import EvalHooks, EvalPlan
+from osmosis_local.runner.rollout_test import TestHooks
+
+
+class ConsoleReporter:
+    """What both commands print around their runs."""
+
+    def __init__(self, *, quiet: bool, redactor: Redactor = NO_SECRETS) -> None:
+        self.quiet = quiet
+        self.redact = redactor
+        # Wide tables when piped to a file or CI log, where rich would otherwise assume 80 columns.
+        width = None if sys.stdout.isatty() else 160
+        self.out = Console(highlight=False, soft_wrap=True, width=width)
+        self.err = Console(stderr=True, highlight=False, soft_wrap=True, width=width)
+        self.progress: Progress | None = None
+        self._task: Any = None
+        self._status: Any = None
+        self._said_preparing = False
+
+    def _print(self, console: Console, *parts: str | tuple[str, str]) -> None:
+        """Plain text, or (text, style) pairs; never parsed as markup, always redacted."""
+        text = Text.assemble(
+            *((self.redact(p), "") if isinstance(p, str) else (self.redact(p[0]), p[1]) for p in parts)
+        )
+        console.print(text, highlight=False, soft_wrap=True)
+
+    def preparing(self, step: str) -> None:
+        """Say what set-up is doing: importing litellm alone takes seconds, and a silent start looks hung.
+
+        A terminal gets a spinner naming the step (gone once the header prints); a log gets one line.
+        """
+        if self.quiet:
+            return
+        if self.err.is_terminal:
+            label = Text(f"Preparing: {step}...")
+            if self._status is None:
+                self._status = self.err.status(label)
+                self._status.start()
+            else:
+                self._status.update(label)
+        elif not self._said_preparing:
+            self._print(self.err, "Preparing: dataset, eval functions, MCP tools, model client, preflight request...")
+        self._said_preparing = True
+
+    def end_preparing(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
+    def error(self, message: str) -> None:
+        self.end_preparing()
+        self.stop_progress()
+        self._print(self.err, ("Error:", "bold red"), " ", message)
+
+    def setup_failed(self, exc: BaseException, *, debug: bool) -> None:
+        """One line saying what to fix; with --debug also the full chain behind it."""
+        self.error(str(exc))
+        if debug:
+            import traceback
+
+            self._print(self.err, "".join(traceback.format_exception(exc)))
+
+    def note(self, message: str) -> None:
+        if not self.quiet:
+            self._print(self.err, message)
+
+    def warning(self, message: str) -> None:
+        if not self.quiet:
+            self._print(self.err, ("  Warning:", "yellow"), " ", message)
+
+    def start_progress(self, *, total: int, completed: int = 0) -> None:
+        if self.quiet:
+            return
+        self.progress = Progress(
+            TextColumn("{task.description}", markup=False),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=self.err,
+            transient=True,
+        )
+        self.progress.start()
+        self._task = self.progress.add_task("rollouts", total=total, completed=completed)
+
+    def stop_progress(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+
+    def _line(self, text: str) -> None:
+        if self.quiet:
+            return
+        console = self.progress.console if self.progress is not None else self.err
+        self._print(console, text)
+        if self.progress is not None:
+            self.progress.advance(self._task)
+
+
+WIDE_TABLE_COLUMNS = 120  # below this a terminal gets the stacked results table
+
+
+def short_names(fns: list[str]) -> dict[str, str]:
+    """``mod:fn`` shown as ``fn`` where that is unambiguous (a legend maps them back)."""
+    tails = [fn.rpartition(":")[2] for fn in fns]
+    return {fn: tail if tails.count(tail) == 1 else fn for fn, tail in zip(fns, tails, strict=True)}
+
+
+def _has_all_runs_column(stats: list[EvalFnStats]) -> bool:
+    return any(s.mean != s.mean_all_runs for s in stats)
+
+
+class EvalReporter(ConsoleReporter, EvalHooks):
+    """What `eval` prints."""
+
+    def started(self, plan: EvalPlan) -> None:
+        self.redact = plan.redactor
+        self._first_fn = plan.eval_fns[0][0] if plan.eval_fns else None
+        self._sum, self._scored, self._errors = 0.0, 0, 0
+        self.end_preparing()
+        if not self.quiet:
+            title = "osmosis-eval" if plan.models else "osmosis-rescore (no rollouts: the saved runs are scored)"
+            self._print(self.err, f"{title} v{__version__} (osmosis-local)")
+            for m in plan.models:
+                self._print(
+                    self.err, f"  {m.tag.capitalize()} model: {m.display_name}  [{m.base_url or 'provider default'}]"
+                )
+            for name, mode in plan.eval_fns:
+                self._print(self.err, f"  Eval fn: {name} ({mode} mode)")
+            self._print(
+                self.err,
+                f"  Rows: {plan.rows}  Runs per row: {plan.runs_per_row}  Batch size: {plan.batch_size}  "
+                f"Tools: {plan.tools}",
+            )
+            resumed = f" (resuming: {plan.resumed} runs already done)" if plan.resumed else ""
+            self._print(self.err, f"  Transcript log: {plan.log_path}{resumed}")
+            for warning in plan.warnings:
+                self.warning(warning)
+        self.start_progress(total=plan.total, completed=plan.resumed)
+
+    def _progress_text(self) -> str:
+        """The progress bar's label: the running mean of the first eval function and the error count."""
+        if self._first_fn is None:
+            return f"rollouts  errors {self._errors}"
+        mean = f"{self._sum / self._scored:.3f}" if self._scored else "-"
+        return f"rollouts  mean {self._first_fn.rpartition(':')[2]} {mean}  errors {self._errors}"
+
+    def run_finished(self, record: RunRecord, done: int, total: int) -> None:
+        self._errors += (not record.success) + len(record.score_errors)
+        if record.model_tag == "primary" and self._first_fn in record.scores:
+            self._sum += record.scores[self._first_fn]
+            self._scored += 1
+        if self.progress is not None:
+            self.progress.update(self._task, description=self.redact(self._progress_text()))
+        status = "OK" if record.success else "FAILED"
+        scores = ", ".join(f"{name}={value:.3f}" for name, value in record.scores.items())
+        errors = ", ".join(f"{name}=ERROR" for name in record.score_errors)
+        parts = ", ".join(p for p in (scores, errors) if p)
+        line = (
+            f"[{done}/{total}] [row {record.row_index} run {record.run_index} {record.model_tag}] {status} "
+            f"({format_duration(record.duration_ms)}, {record.tokens} tokens)"
+        )
+        if parts:
+            line += f" [{parts}]"
+        if record.error:
+            line += f" - {shorten(record.error, 80)}"
+        self._line(line)
+
+    def finished(self, result: EvalResult) -> None:
+        self.stop_progress()
+        if self.quiet:
+            for problem in result.summary.problems:
+                self.error(problem)
+            return
+        summary, config = result.summary, result.config
+        self.out.print()
+        self._print(
+            self.out,
+            f"Rows: {summary.total_rows}  Runs per row: {config.n_runs}  Total runs: {summary.total_runs}  "
+            f"Failed runs: {summary.failed_runs}",
+        )
+        self._print(
+            self.out,
+            f"Duration: {format_duration(summary.total_duration_ms)}  Total tokens: {summary.total_tokens}",
+        )
+        if summary.stopped_early:
+            self._print(self.out, ("Stopped early:", "bold red"), " ", summary.stop_reason or "")
+        if summary.judge_usage:
+            j = summary.judge_usage
+            self._print(self.out, f"Judge calls: {j.calls} (+{j.cache_hits} cached), judge tokens: {j.total_tokens}")
+        per_model = result.model_summaries
+        rows_by_model: list[tuple[str, int, int, float, dict[str, EvalFnStats]]] = (
+            [(m.model, m.total_runs, m.total_tokens, m.total_duration_ms, m.eval_fns) for m in per_model]
+            if per_model
+            else [
+                (
+                    config.model,
+                    summary.total_runs,
+                    summary.total_tokens,
+                    sum(run.duration_ms for row in result.rows for run in row.runs),
+                    summary.eval_fns,
+                )
+            ]
+        )
+        perf = Table(title="Performance")
+        for col in ("Model", "Runs", "Avg Latency", "Avg Tokens"):
+            perf.add_column(col)
+        for model, runs, tokens, duration, _ in rows_by_model:
+            n = max(1, runs)
+            perf.add_row(Text(model), str(runs), format_duration(duration / n), f"{tokens / n:.0f}")
+        self.out.print(perf)
+        all_stats = [s for *_, fns in rows_by_model for s in fns.values()]
+        ks = sorted({k for s in all_stats for k in s.pass_at()})
+        both_means = _has_all_runs_column(all_stats)
+        short = short_names(config.eval_fns)
+        figures = [("Mean", lambda st: format_score(st.mean))]
+        if both_means:
+            figures.append(("Mean (all runs)", lambda st: format_score(st.mean_all_runs)))
+        figures += [("Min", lambda st: format_score(st.min)), ("Max", lambda st: format_score(st.max)),
+                    ("Std", lambda st: format_score(st.std))]  # fmt: skip
+        figures += [(f"pass@{k}", lambda st, k=k: format_score(st.pass_at().get(k))) for k in ks]
+        figures += [("Scored", lambda st: str(st.scored)), ("Errors", lambda st: str(st.errors)),
+                    ("Unscored", lambda st: str(st.unscored))]  # fmt: skip
+        if self.out.width >= WIDE_TABLE_COLUMNS:
+            results = Table(title="Eval Results")
+            for col in ("Eval Function", "Model", *(label for label, _ in figures)):
+                results.add_column(col)
+            for name in config.eval_fns:
+                for model, *_, fns in rows_by_model:
+                    results.add_row(Text(short[name]), Text(model), *(value(fns[name]) for _, value in figures))
+        else:  # a narrow terminal: one column per eval function and model, one row per figure
+            results = Table(title="Eval Results")
+            results.add_column("")
+            pairs = [(name, model, fns) for name in config.eval_fns for model, *_, fns in rows_by_model]
+            for name, model, _ in pairs:
+                results.add_column(Text(short[name] + ("" if len(rows_by_model) == 1 else f"\n{model}")))
+            for label, value in figures:
+                results.add_row(label, *(value(fns[name]) for name, _, fns in pairs))
+        self.out.print(results)
+        for name in config.eval_fns:
+            if short[name] != name:
+                self._print(self.out, f"  {short[name]} = {name}")
+        if both_means:
+            self._print(self.out, "Mean: over scored runs. Mean (all runs): failures and scorer errors count 0.")
+        if result.comparison:
+            comp = Table(title="Baseline comparison (paired by row and run)")
+            for col in ("Eval Function", "Wins", "Losses", "Ties", "Unpaired", "Win rate"):
+                comp.add_column(col)
+            for name, c in result.comparison.items():
+                comp.add_row(
+                    Text(name), str(c.wins), str(c.losses), str(c.ties), str(c.unpaired), format_score(c.win_rate)
+                )
+            self.out.print(comp)
+        if result.changes:
+            change = Table(title=f"Change against {result.config.rescore_of}")
+            for col in ("Eval Function", "Mean before", "Mean after", "Runs changed", "First changes"):
+                change.add_column(col)
+            for name, c in result.changes.items():
+                change.add_row(
+                    Text(name), format_score(c.mean_before), format_score(c.mean_after), str(c.changed_runs),
+                    Text("; ".join(c.changed[:3]) + (" ..." if len(c.changed) > 3 else "")),
+                )  # fmt: skip
+            self.out.print(change)
+        self._print(self.out, f"Transcripts: {result.transcript_log}")
+        for problem in summary.problems:
+            self.error(problem)
+
+
+class TestReporter(ConsoleReporter, TestHooks):
+    """What `test` prints."""
+
+    __test__ = False  # not a pytest test class
+
+    def started(
+        self, *, model: str, rows: int, tools: int, warnings: list[str], log_path: Path, redactor: Redactor
+    ) -> None:
+        self.redact = redactor
+        self.end_preparing()
+        if not self.quiet:
+            self._print(self.err, f"osmosis-rollout-test v{__version__} (osmosis-local)")
+            self._print(self.err, f"  Model: {model}  Rows: {rows}  Tools: {tools}  Transcript log: {log_path}")
+            for warning in warnings:
+                self.warning(warning)
+        self.start_progress(total=rows)
+
+    def row_finished(self, index: int, total: int, row: TestRowResult) -> None:
+        status = "OK" if row.success else "FAILED"
+        line = (
+            f"[{index}/{total}] Row {row.row_index}: {status} "
+            f"({format_duration(row.duration_ms)}, {row.token_usage.total_tokens} tokens)"
+        )
+        if row.error:
+            line += f" - {shorten(row.error)}"
+        self._line(line)
+
+    def finished(self, result: TestResult) -> None:
+        self.stop_progress()
+        if self.quiet:
+            return
+        s = result.summary
+        self.out.print()
+        self._print(
+            self.out,
+            f"Total: {s.total}  Passed: {s.passed}  Failed: {s.failed}  "
+            f"Duration: {format_duration(s.total_duration_ms)}  Total tokens: {s.total_tokens}",
+        )
+        if s.stopped_early:
+            self._print(self.out, ("Stopped early:", "bold red"), " ", s.stop_reason or "")
+        if s.finish_reasons:
+            self._print(
+                self.out, "Finish reasons: " + ", ".join(f"{k}={v}" for k, v in sorted(s.finish_reasons.items()))
+            )
+        self._print(self.out, f"Transcripts: {result.transcript_log}")

@@ -1,0 +1,166 @@
+"""`osmosis-local test -i`: step through rollouts one LLM turn at a time, on the shared session.
+
+Commands while a row runs: n / Enter (one LLM call), c (to the end), m (history), t (tools), row N (jump),
+?/help, q (abort the row). docs/contract.md §10 describes the SDK's version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from osmosis_local.cli.format import format_duration
+from osmosis_local.config import TestConfig
+from osmosis_local.errors import SetupError
+from osmosis_local.log.records import ToolCallRecord
+from osmosis_local.runner.agent_loop import ChatTurn
+from osmosis_local.runner.session import RunHooks, Session, open_session
+
+STEP_HELP = (
+    "Commands: [n]ext / Enter = one LLM call, [c]ontinue = run to the end, [m]essages = history, "
+    "[t]ools = list tools, row N = jump to row N, ?/help = this help, [q]uit = abort this row"
+)
+
+
+async def _ask(prompt: str) -> str | None:
+    try:
+        return (await asyncio.to_thread(input, prompt)).strip()
+    except (EOFError, KeyboardInterrupt):
+        return None
+
+
+def _print_messages(messages: list[dict[str, Any]]) -> None:
+    names = {}
+    for message in messages:
+        for call in message.get("tool_calls") or []:
+            names[call.get("id")] = call.get("function", {}).get("name")
+    for i, message in enumerate(messages):
+        role = message.get("role")
+        label = f"tool {names.get(message.get('tool_call_id'), '?')}" if role == "tool" else role
+        print(f"  [{i}] {label}: {message.get('content')}")
+        for call in message.get("tool_calls") or []:
+            print(f"       -> {call['function']['name']}({call['function']['arguments']})")
+
+
+def _print_tools(tools: list[dict[str, Any]]) -> None:
+    for tool in tools:
+        function = tool["function"]
+        params = ", ".join((function.get("parameters") or {}).get("properties", {}))
+        description = (function.get("description") or "").splitlines()
+        print(f"  {function['name']}({params}): {description[0] if description else ''}")
+
+
+def _print_turn(turn: int, reply: ChatTurn) -> None:
+    print(f"\n--- Turn {turn}: LLM Response ---")
+    if reply.message.get("content"):
+        print(reply.message["content"])
+    for call in reply.message.get("tool_calls") or []:
+        args = call["function"]["arguments"]
+        try:
+            args = json.dumps(json.loads(args), indent=2)
+        except (TypeError, ValueError):
+            pass
+        print(f"Tool call: {call['function']['name']}\n{args}")
+    if not reply.message.get("tool_calls"):
+        print(f"Finish reason: {reply.finish_reason}")
+
+
+def run_interactive_command(config: TestConfig, *, start_row: int | None, debug: bool) -> int:
+    """`test -i`: returns 0 when the person quits, 1 on a set-up error."""
+    if config.output is not None:
+        print("Note: -o is ignored in interactive mode (nothing is batch-run).")
+    try:
+        return asyncio.run(run_interactive(config, start_row=start_row))
+    except SetupError as exc:
+        print(f"Error: {exc}")
+        if debug:
+            import traceback
+
+            traceback.print_exception(exc)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+
+
+class _RowStepper:
+    """The hooks of one interactive row: pause after each LLM call and take commands."""
+
+    def __init__(self, tools: list[dict[str, Any]], rows: set[int]) -> None:
+        self.tools = tools
+        self.rows = rows
+        self.running_to_end = False
+        self.jump: int | None = None
+
+    async def on_step(self, turn: int, reply: ChatTurn, messages: list[dict[str, Any]]) -> bool:
+        _print_turn(turn, reply)
+        while not self.running_to_end:
+            command = await _ask("> ")
+            if command is None or command.lower() in ("q", "quit", "exit"):
+                return False
+            word = command.lower()
+            if word in ("", "n", "next"):
+                return True
+            if word in ("c", "continue"):
+                self.running_to_end = True
+            elif word in ("m", "messages"):
+                _print_messages(messages)
+            elif word in ("t", "tools"):
+                _print_tools(self.tools)
+            elif word in ("?", "help", "h"):
+                print(STEP_HELP)
+            elif word.startswith("row") and word[3:].strip().isdigit() and int(word[3:]) in self.rows:
+                self.jump = int(word[3:])
+                return False
+            else:
+                print(f"Unknown command {command!r}. {STEP_HELP}")
+        return True
+
+    async def on_tools(self, records: list[ToolCallRecord]) -> None:
+        for record in records:
+            flag = " (error)" if record.is_error else ""
+            print(f"Tool result {record.name}{flag}: {record.content}")
+
+
+async def run_interactive(config: TestConfig, *, start_row: int | None) -> int:
+    async with open_session(config, RunHooks()) as session:
+        return await _session_loop(session, start_row)
+
+
+async def _session_loop(session: Session, start_row: int | None) -> int:
+    rows, tools = session.rows, session.tools
+    for warning in session.warnings:
+        print(f"Warning: {warning}")
+    by_index = {row.row_index: row for row in rows}
+    first, last = rows[0].row_index, rows[-1].row_index
+    pending = start_row
+    if pending is not None and pending not in by_index:
+        print(f"Invalid row index {pending}. Valid range: {first}-{last}")
+        pending = None
+
+    while True:
+        if pending is None:
+            answer = await _ask(f"\nRow to run [{first}-{last}] (q to quit): ")
+            if answer is None or answer.lower() in ("q", "quit", "exit"):
+                return 0
+            if not answer.isdigit() or int(answer) not in by_index:
+                print(f"Invalid row index {answer!r}. Valid range: {first}-{last}")
+                continue
+            pending = int(answer)
+        row, pending = by_index[pending], None
+        print(f"\n=== Row {row.row_index} ===\n[system] {row.system_prompt}\n[user] {row.user_prompt}\nTools:")
+        _print_tools(tools)
+        stepper = _RowStepper(tools, set(by_index))
+        result = await session.rollout(row, command="test", on_step=stepper.on_step, on_tools=stepper.on_tools)
+        if stepper.jump is not None:
+            pending = stepper.jump
+            print(f"Row {row.row_index} abandoned; jumping to row {pending}.")
+            continue
+        status = "COMPLETED" if result.success else "FAILED"
+        print(f"\nStatus: {status}" + (f" ({result.error})" if result.error else ""))
+        print(f"Finish reason: {result.finish_reason}")
+        print(f"Duration: {format_duration(result.duration_ms)}")
+        print(f"Tokens: {result.tokens} ({result.token_usage.num_llm_calls} LLM calls)")
+        answer = await _ask("[m] messages, Enter = choose another row: ")
+        if answer and answer.lower() in ("m", "messages"):
+            _print_messages(result.messages)

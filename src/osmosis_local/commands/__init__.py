@@ -1,1 +1,0 @@
-"""The `osmosis-local` subcommands; each module imports its heavy dependencies only when it runs."""

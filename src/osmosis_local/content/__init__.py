@@ -1,0 +1,1 @@
+"""Loading the content repository: the decorators, the MCP server, eval functions, datasets, and `new`."""

@@ -1,0 +1,369 @@
+"""Chat completions over plain HTTP for OpenAI-compatible endpoints: no litellm on this path.
+
+Used for every ``--base-url`` endpoint, the embedded ``local/`` model and judges with a ``base_url``:
+aiohttp for async callers (the runner, `aevaluate_rubric`; a fraction of a millisecond of CPU per call),
+httpx for the blocking `evaluate_rubric`. The requests are litellm-style kwargs (``model="openai/<name>"``,
+``api_base``, ``api_key``, ``timeout``, optional parameters), so a caller can switch paths without
+changing what it builds. Semantics match the litellm path (`llm_call`):
+
+- retries with exponential backoff and jitter, honouring ``Retry-After``, through the same `RetryPolicy`;
+- verdicts: auth/permission/not-found/unreachable are *systemic* (stop the batch), the rest per-row;
+  a reset or dropped connection, a body that is not JSON and an answer with no choices are transient
+  and retried like a 5xx;
+- ``timeout`` is a deadline for the whole request (connect, send, every byte of the answer);
+- an optional parameter the endpoint rejects (HTTP 400/422 naming it) is dropped and the request sent
+  again, and left out of later requests to that endpoint (like litellm's ``drop_params``);
+- every error text is redacted of the request's key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import re
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from tenacity import AsyncRetrying, Retrying
+
+from osmosis_local.llm.llm_call import (
+    DEFAULT_RETRY,
+    DETAIL_LIMIT,
+    LLMCallError,
+    RetryPolicy,
+    retry_delay,
+    retrying_kwargs,
+)
+from osmosis_local.redaction import Redactor
+
+if TYPE_CHECKING:  # pragma: no cover
+    import aiohttp
+
+__all__ = ["OPTIONAL_PARAMS", "WireRequest", "apost_chat", "is_openai_compatible", "post_chat", "wire_request"]
+
+# Parameters a caller may set that an endpoint may refuse; they are dropped when it does.
+OPTIONAL_PARAMS = ("temperature", "max_tokens", "seed", "reasoning_effort", "response_format")
+# Request kwargs that configure the call rather than go into the body.
+_CALL_KEYS = frozenset({"model", "api_base", "api_key", "timeout", "drop_params", "num_retries", "max_retries"})
+_REJECTED = re.compile(
+    r"unsupported|not supported|unrecognized|unknown|not allowed|does not support|invalid|extra", re.IGNORECASE
+)
+_CONTEXT = re.compile(r"context (length|window)|maximum context|too many tokens|prompt is too long", re.I)
+_MAX_DROPS = len(OPTIONAL_PARAMS)
+
+_dropped_lock = threading.Lock()
+_dropped: dict[tuple[str, str], set[str]] = {}  # (url, model) -> parameters that endpoint rejected
+
+
+def is_openai_compatible(request: Mapping[str, Any]) -> bool:
+    """True for a request to an OpenAI-compatible URL (``api_base`` set, model ``openai/<name>``)."""
+    model = request.get("model")
+    return bool(request.get("api_base")) and isinstance(model, str) and model.startswith("openai/")
+
+
+@dataclass(frozen=True)
+class WireRequest:
+    """One chat-completion request as it goes over the wire."""
+
+    url: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    timeout_s: float
+    secrets: tuple[str, ...]
+
+    @property
+    def endpoint(self) -> tuple[str, str]:
+        return self.url, str(self.body.get("model"))
+
+    def without(self, name: str) -> WireRequest:
+        body = {k: v for k, v in self.body.items() if k != name}
+        return WireRequest(self.url, self.headers, body, self.timeout_s, self.secrets)
+
+    def encoded(self) -> bytes:
+        dropped = _dropped.get(self.endpoint)
+        body = {k: v for k, v in self.body.items() if k not in dropped} if dropped else self.body
+        tools = body.get("tools")
+        if not tools:
+            return _dumps(body).encode("utf-8")
+        # A run offers the same tool list on every turn: its JSON is made once and spliced in.
+        rest = _dumps({k: v for k, v in body.items() if k != "tools"})
+        return f'{rest[:-1]},"tools":{_tools_json(tools)}}}'.encode()
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+_tools_cache: dict[int, tuple[list[Any], str]] = {}
+
+
+def _tools_json(tools: list[Any]) -> str:
+    """The JSON of a tool list, computed once per list object (kept alive while cached)."""
+    cached = _tools_cache.get(id(tools))
+    if cached is not None and cached[0] is tools:
+        return cached[1]
+    text = _dumps(tools)
+    if len(_tools_cache) > 64:
+        _tools_cache.clear()
+    _tools_cache[id(tools)] = (tools, text)
+    return text
+
+
+@functools.lru_cache(maxsize=64)
+def _redactor(secrets: tuple[str, ...]) -> Redactor:
+    return Redactor.of(secrets)
+
+
+def wire_request(request: Mapping[str, Any], secrets: Sequence[str | None] = ()) -> WireRequest:
+    """The HTTP request for litellm-style kwargs (``model="openai/<name>"``, ``api_base``, ``api_key``...)."""
+    model = str(request["model"]).removeprefix("openai/")
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    key = request.get("api_key")
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    body = {"model": model}
+    body.update({k: v for k, v in request.items() if k not in _CALL_KEYS and v is not None})
+    url = str(request["api_base"]).rstrip("/") + "/chat/completions"
+    known = tuple(s for s in (*secrets, key) if s)
+    return WireRequest(url, headers, body, float(request.get("timeout") or 600.0), known)
+
+
+def _detail(text: str, redact: Redactor) -> str:
+    """The provider's own message (``error.message`` when the body is an OpenAI error), one line, short."""
+    message = text
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        error = parsed.get("error")
+        if isinstance(error, dict) and error.get("message"):
+            message = str(error["message"])
+        elif isinstance(error, str):
+            message = error
+        elif parsed.get("message") or parsed.get("detail"):
+            message = str(parsed.get("message") or parsed.get("detail"))
+    message = " ".join(redact(message).split()) or "(empty body)"
+    return message if len(message) <= DETAIL_LIMIT else message[: DETAIL_LIMIT - 3] + "..."
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    value = headers.get("Retry-After") or headers.get("retry-after")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def status_error(status: int, text: str, headers: Mapping[str, str], redact: Redactor) -> LLMCallError:
+    """An HTTP error status as an `LLMCallError` with the same verdicts as the litellm path."""
+    detail = _detail(text, redact)
+    after = _retry_after(headers)
+
+    def err(kind: str, hint: str, *, systemic: bool = False, retryable: bool = False) -> LLMCallError:
+        message = f"{hint}: {detail}"
+        return LLMCallError(message, kind=kind, systemic=systemic, retryable=retryable, status_code=status,
+                            retry_after_s=after)  # fmt: skip
+
+    if status == 401:
+        return err("auth", "Authentication failed (check the API key)", systemic=True)
+    if status == 403:
+        return err("permission", "Permission denied by the provider", systemic=True)
+    if status == 404:
+        return err("not_found", "Model or endpoint not found (check --model and --base-url)", systemic=True)
+    if status == 429:
+        return err("rate_limit", "Rate limit exceeded", retryable=True)
+    if status == 408:
+        return err("timeout", "LLM request timed out", retryable=True)
+    if status >= 500:
+        return err("server", f"LLM API error (HTTP {status})", retryable=True)
+    if _CONTEXT.search(detail):
+        return err("context_window", "Context window exceeded")
+    return err("http", f"LLM API error (HTTP {status})")
+
+
+def _rejected_param(status: int, text: str, request: WireRequest) -> str | None:
+    """The optional parameter a 400/422 answer says the endpoint does not take, if any."""
+    if status not in (400, 422) or not _REJECTED.search(text):
+        return None
+    for name in OPTIONAL_PARAMS:
+        if name in request.body and re.search(rf"\b{name}\b", text):
+            return name
+    return None
+
+
+def _remember_dropped(request: WireRequest, name: str) -> None:
+    with _dropped_lock:
+        _dropped.setdefault(request.endpoint, set()).add(name)
+
+
+def read_completion(status: int, headers: Mapping[str, str], raw: bytes, redact: Redactor) -> dict[str, Any]:
+    """The parsed chat completion of a 2xx answer; an answer that cannot be one is a transient error."""
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        snippet = _detail(raw[:200].decode("utf-8", "replace"), redact)
+        raise LLMCallError(
+            f"The LLM endpoint returned a body that is not JSON (HTTP {status}): {snippet}",
+            kind="bad_response", systemic=False, retryable=True, status_code=status,
+        ) from None  # fmt: skip
+    choices = body.get("choices") if isinstance(body, dict) else None
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise LLMCallError(
+            "The LLM endpoint returned no choices (HTTP 200 without choices[0])",
+            kind="bad_response", systemic=False, retryable=True, status_code=status,
+        )  # fmt: skip
+    return body
+
+
+def _transport_error(exc: BaseException, redact: Redactor, timeout_s: float) -> LLMCallError:
+    """A failure below HTTP: refused/unresolvable (systemic once retries run out), dropped, or too slow."""
+    text = redact(" ".join(str(exc).split()) or type(exc).__name__)[:DETAIL_LIMIT]
+    name = type(exc).__name__
+    if isinstance(exc, TimeoutError) or "Timeout" in name:
+        return LLMCallError(f"LLM request timed out after {timeout_s:g}s", kind="timeout", systemic=False,
+                            retryable=True)  # fmt: skip
+    if name in ("ClientConnectorError", "ClientConnectorDNSError", "ClientConnectorCertificateError", "ConnectError"):
+        return LLMCallError(f"Cannot reach the LLM endpoint: {text}", kind="connection", systemic=True, retryable=True)
+    return LLMCallError(f"The connection to the LLM endpoint broke ({name}): {text}", kind="connection_dropped",
+                        systemic=False, retryable=True)  # fmt: skip
+
+
+def _answer(
+    status: int, headers: Mapping[str, str], raw: bytes, request: WireRequest, redact: Redactor
+) -> dict[str, Any] | None:
+    """The completion of one answer; None when the endpoint rejected an optional parameter (now dropped:
+    send again); an `LLMCallError` for any other error status."""
+    if status < 300:
+        return read_completion(status, headers, raw, redact)
+    text = raw.decode("utf-8", "replace")
+    name = _rejected_param(status, text, request)
+    if name is None:
+        raise status_error(status, text, headers, redact)
+    _remember_dropped(request, name)
+    return None
+
+
+async def _attempt_async(session: aiohttp.ClientSession, request: WireRequest, redact: Redactor) -> dict[str, Any]:
+    import aiohttp
+
+    for _ in range(_MAX_DROPS + 1):
+        try:
+            async with asyncio.timeout(request.timeout_s):
+                async with session.post(request.url, data=request.encoded(), headers=request.headers) as response:
+                    raw = await response.read()
+                    status, headers = response.status, response.headers
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise _transport_error(exc, redact, request.timeout_s) from None
+        body = _answer(status, headers, raw, request, redact)
+        if body is not None:
+            return body
+    raise status_error(status, raw.decode("utf-8", "replace"), headers, redact)
+
+
+def _attempt_sync(client: Any, request: WireRequest, redact: Redactor) -> dict[str, Any]:
+    import httpx
+
+    for _ in range(_MAX_DROPS + 1):
+        try:
+            with client.stream("POST", request.url, content=request.encoded(), headers=request.headers) as response:
+                raw = _read_before(response, request.timeout_s)
+                status, headers = response.status_code, response.headers
+        except (httpx.HTTPError, TimeoutError, OSError) as exc:
+            raise _transport_error(exc, redact, request.timeout_s) from None
+        body = _answer(status, headers, raw, request, redact)
+        if body is not None:
+            return body
+    raise status_error(status, raw.decode("utf-8", "replace"), headers, redact)
+
+
+def _read_before(response: Any, timeout_s: float) -> bytes:
+    """The whole body, or `TimeoutError` once ``timeout_s`` has passed since the request began."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    chunks = []
+    for chunk in response.iter_bytes():
+        chunks.append(chunk)
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the answer was still arriving after {timeout_s:g}s")
+    return b"".join(chunks)
+
+
+OnRetry = Callable[[LLMCallError, int, float], None]
+
+
+async def apost_chat(
+    request: Mapping[str, Any],
+    *,
+    session: aiohttp.ClientSession | None = None,
+    policy: RetryPolicy = DEFAULT_RETRY,
+    secrets: Sequence[str | None] = (),
+    on_retry: OnRetry | None = None,
+) -> dict[str, Any]:
+    """POST a chat completion with retries; the parsed response body, or `LLMCallError` when it gives up.
+
+    Without ``session`` a short-lived one is opened for the call.
+    """
+    import aiohttp
+
+    wire = wire_request(request, secrets)
+    redact = _redactor(wire.secrets)
+    if session is None:
+        async with aiohttp.ClientSession() as own:
+            return await apost_chat(request, session=own, policy=policy, secrets=secrets, on_retry=on_retry)
+    try:  # the first attempt outside the retry machinery: the hot path, and most calls succeed
+        return await _attempt_async(session, wire, redact)
+    except LLMCallError as exc:
+        if not exc.retryable or policy.max_attempts <= 1:
+            raise
+        delay = retry_delay(policy, exc, 1)
+        if on_retry is not None:
+            on_retry(exc, 1, delay)
+    await asyncio.sleep(delay)
+    retrying = AsyncRetrying(**retrying_kwargs(policy, on_retry, attempts_done=1))
+    try:
+        async for attempt in retrying:
+            with attempt:
+                return await _attempt_async(session, wire, redact)
+    except LLMCallError as exc:
+        exc.attempts = retrying.statistics.get("attempt_number", 1) + 1
+        raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def post_chat(
+    request: Mapping[str, Any],
+    *,
+    policy: RetryPolicy = DEFAULT_RETRY,
+    secrets: Sequence[str | None] = (),
+    on_retry: OnRetry | None = None,
+) -> dict[str, Any]:
+    """Blocking twin of `apost_chat` (httpx), for the synchronous `evaluate_rubric`."""
+    import httpx
+
+    wire = wire_request(request, secrets)
+    redact = _redactor(wire.secrets)
+    retrying = Retrying(**retrying_kwargs(policy, on_retry))
+    with httpx.Client(timeout=wire.timeout_s) as client:
+        try:
+            for attempt in retrying:
+                with attempt:
+                    return _attempt_sync(client, wire, redact)
+        except LLMCallError as exc:
+            exc.attempts = retrying.statistics.get("attempt_number", 1)
+            raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def new_session(connections: int = 0) -> aiohttp.ClientSession:
+    """An aiohttp session for one model client: no per-host connection cap beyond ``connections``."""
+    import aiohttp
+
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=connections, limit_per_host=connections),
+        timeout=aiohttp.ClientTimeout(total=None),  # each request has its own deadline (asyncio.timeout)
+    )

@@ -1,0 +1,291 @@
+"""The results of `test` and `eval` (`TestResult`, `EvalResult`): what the API returns and `-o` writes.
+
+The `-o` file is the result model dumped as JSON; `schema_markdown` renders the field tables the README
+shows, so the documentation is generated from these models and a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
+
+from osmosis_local.config import FailUnder
+from osmosis_local.log.records import TokenUsage
+from osmosis_local.redaction import NO_SECRETS, Redactor
+
+
+class _Result(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EvalFnStats(_Result):
+    """The figures of one eval function for one model."""
+
+    mean: float | None = Field(description="mean over scored runs (null when none was scored)")
+    mean_all_runs: float | None = Field(
+        description="mean over every run, a failed run or a scorer error counting as 0 (the SDK's mean)"
+    )
+    std: float | None = Field(description="population standard deviation over scored runs")
+    min: float | None = Field(description="lowest score")
+    max: float | None = Field(description="highest score")
+    scored: int = Field(description="runs with a score")
+    errors: int = Field(description="runs whose eval function raised or returned a non-number")
+    unscored: int = Field(description="failed runs, so nothing was scored")
+    pass_at_1: float | None = Field(default=None, description="unbiased pass@1 (only when --n > 1)")
+    pass_at_3: float | None = Field(default=None, description="pass@3 (only when --n >= 3)")
+    pass_at_5: float | None = Field(default=None, description="pass@5 (only when --n >= 5)")
+    pass_at_10: float | None = Field(default=None, description="pass@10 (only when --n >= 10)")
+
+    @model_serializer(mode="wrap")
+    def _drop_absent_pass_at(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        return {k: v for k, v in data.items() if not (k.startswith("pass_at_") and v is None)}
+
+    def pass_at(self) -> dict[int, float]:
+        """``{k: pass@k}`` for the k that were computed."""
+        values = {k: getattr(self, f"pass_at_{k}") for k in (1, 3, 5, 10)}
+        return {k: v for k, v in values.items() if v is not None}
+
+
+class EvalRunResult(_Result):
+    """One run of one row on one model."""
+
+    run_index: int = Field(description="k of the --n runs of the row, from 0")
+    model_tag: str = Field(description="primary or baseline")
+    success: bool = Field(description="the rollout finished without an error")
+    error: str | None = Field(description="why the rollout failed")
+    finish_reason: str = Field(description="stop, length, max_turns, aborted or error")
+    seed: int | None = Field(description="the seed sent for this run (--seed S gives run k the seed S + k)")
+    scores: dict[str, float] = Field(description="score per eval function")
+    score_errors: dict[str, str] = Field(description="error per eval function that raised")
+    duration_ms: float = Field(description="wall time of the rollout, tools included")
+    tokens: int = Field(description="policy tokens of the rollout")
+    answer: str = Field(description="the final answer text")
+
+
+class EvalRowResult(_Result):
+    """One dataset row."""
+
+    row_index: int = Field(description="absolute index of the row in the dataset")
+    runs: list[EvalRunResult] = Field(description="its runs, by run index, primary before baseline")
+
+
+class ModelSummary(_Result):
+    model: str = Field(description="model name as typed")
+    model_tag: str = Field(description="primary or baseline")
+    total_runs: int = Field(description="runs of this model")
+    failed_runs: int = Field(description="runs that failed")
+    total_tokens: int = Field(description="policy tokens")
+    total_duration_ms: float = Field(description="sum of the run durations")
+    eval_fns: dict[str, EvalFnStats] = Field(description="figures per eval function")
+
+
+class Comparison(_Result):
+    """Primary vs baseline for one eval function, paired by (row, run)."""
+
+    wins: int = Field(description="pairs where primary scored higher")
+    losses: int = Field(description="pairs where baseline scored higher")
+    ties: int = Field(description="pairs with equal scores")
+    pairs: int = Field(description="pairs where both sides have a score")
+    unpaired: int = Field(description="(row, run)s where one side has no score")
+    win_rate: float | None = Field(description="wins / pairs")
+    mean_delta: float | None = Field(description="mean of primary - baseline")
+
+
+class JudgeUsage(_Result):
+    calls: int = Field(description="rubric judge requests made")
+    cache_hits: int = Field(description="judge replies served from the cache")
+    prompt_tokens: int = Field(description="judge prompt tokens")
+    completion_tokens: int = Field(description="judge completion tokens")
+    total_tokens: int = Field(description="judge tokens in all")
+
+
+class ScoreChange(_Result):
+    """A rescore against the scores the log held for the same eval function."""
+
+    mean_before: float | None = Field(description="mean over scored runs in the log")
+    mean_after: float | None = Field(description="mean over scored runs now")
+    changed_runs: int = Field(description="runs whose score (or error) differs")
+    changed: list[str] = Field(description="those runs, as row-<i>/run-<k>/<model>: before -> after")
+
+
+class EvalSettings(_Result):
+    """What was run."""
+
+    model: str = Field(description="the primary model, as typed")
+    base_url: str | None = Field(description="its endpoint, if not the provider's")
+    baseline_model: str | None = Field(description="the baseline model")
+    baseline_base_url: str | None = Field(description="the baseline's endpoint")
+    n_runs: int = Field(description="--n, runs per row")
+    pass_threshold: float = Field(description="a run passes when its score >= this")
+    eval_fns: list[str] = Field(description="the eval functions, in order")
+    dataset: str = Field(description="dataset path")
+    dataset_sha256: str = Field(description="SHA-256 of the dataset file")
+    limit: int | None = Field(description="--limit")
+    offset: int = Field(description="--offset")
+    mcp: str = Field(description="the --mcp folder, or the --mcp-url")
+    batch_size: int = Field(description="rollouts in flight at once")
+    max_turns: int = Field(description="LLM calls per rollout")
+    max_tokens: int | None = Field(description="--max-tokens")
+    temperature: float | None = Field(description="--temperature")
+    seed: int | None = Field(description="--seed")
+    fail_under: FailUnder = Field(description="--fail-under thresholds: every (all functions), per_fn")
+    harness_version: str = Field(description="osmosis-local version")
+    rescore_of: str | None = Field(default=None, description="the log that was rescored, for a rescore")
+
+
+class EvalSummary(_Result):
+    total_rows: int = Field(description="rows in the window")
+    total_runs: int = Field(description="runs of the primary model in this result")
+    expected_runs: int = Field(description="rows x --n")
+    failed_runs: int = Field(description="primary runs that failed")
+    stopped_early: bool = Field(description="a systemic error stopped the eval before every run was done")
+    stop_reason: str | None = Field(description="the systemic error")
+    eval_fns: dict[str, EvalFnStats] = Field(description="figures of the primary model per eval function")
+    total_tokens: int = Field(description="policy tokens of the primary model")
+    total_duration_ms: float = Field(description="wall time of the eval phase")
+    judge_usage: JudgeUsage | None = Field(description="rubric judges' own calls and tokens, when any ran")
+    problems: list[str] = Field(description="why the eval exits non-zero (empty when it exits 0)")
+
+
+class EvalResult(_Result):
+    """Everything `osmosis-local eval` reports; the `-o` file is this model as JSON."""
+
+    command: Literal["eval", "rescore"] = Field(default="eval", description="eval, or rescore")
+    config: EvalSettings = Field(description="what was run")
+    summary: EvalSummary = Field(description="the figures")
+    rows: list[EvalRowResult] = Field(description="every row with its runs")
+    model_summaries: list[ModelSummary] | None = Field(description="per-model figures, with a baseline")
+    comparison: dict[str, Comparison] | None = Field(description="primary vs baseline per eval function")
+    transcript_log: str = Field(description="the JSONL transcript log of the runs")
+    changes: dict[str, ScoreChange] | None = Field(
+        default=None, description="rescore only: per eval function the log had scored too, before -> after"
+    )
+    exit_code: int = Field(
+        description="0 done, 1 failed (systemic error, an eval fn errored on every run), 3 --fail-under"
+    )
+
+    def to_json(self, redactor: Redactor = NO_SECRETS) -> str:
+        return redactor(self.model_dump_json(indent=2)) + "\n"
+
+
+class TestSettings(_Result):
+    model: str = Field(description="the model, as typed")
+    base_url: str | None = Field(description="its endpoint, if not the provider's")
+    dataset: str = Field(description="dataset path")
+    mcp: str = Field(description="the --mcp folder, or the --mcp-url")
+    max_turns: int = Field(description="LLM calls per rollout")
+
+
+class TestSummary(_Result):
+    total: int = Field(description="rows run")
+    passed: int = Field(description="rows whose rollout ended with a final answer")
+    failed: int = Field(description="rows that failed, ran out of turns or were cut off")
+    total_duration_ms: float = Field(description="wall time")
+    total_tokens: int = Field(description="policy tokens")
+    stopped_early: bool = Field(description="a systemic error stopped the run before every row was done")
+    stop_reason: str | None = Field(description="the systemic error")
+    finish_reasons: dict[str, int] = Field(description="rows per finish reason")
+
+
+class TestRowResult(_Result):
+    row_index: int = Field(description="absolute index of the row")
+    success: bool = Field(description="the row passed")
+    error: str | None = Field(description="why it did not")
+    duration_ms: float = Field(description="wall time of the rollout")
+    token_usage: TokenUsage = Field(description="prompt_tokens, completion_tokens, total_tokens, num_llm_calls")
+    reward: None = Field(description="always null (the SDK's field; test mode scores nothing)")
+    finish_reason: str = Field(description="stop, length, max_turns or error")
+
+
+class TestResult(_Result):
+    """Everything `osmosis-local test` reports; the `-o` file is this model as JSON."""
+
+    __test__ = False  # not a pytest test class
+
+    config: TestSettings = Field(description="what was run")
+    summary: TestSummary = Field(description="the counts")
+    results: list[TestRowResult] = Field(description="one entry per row, in order")
+    transcript_log: str = Field(description="the JSONL transcript log of the rows")
+    exit_code: int = Field(description="0 when every row passed, else 1")
+
+    def to_json(self, redactor: Redactor = NO_SECRETS) -> str:
+        return redactor(self.model_dump_json(indent=2)) + "\n"
+
+
+def write_results(path: str | Path, result: EvalResult | TestResult, redactor: Redactor = NO_SECRETS) -> Path:
+    """The `-o` JSON file, parent folders created."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(result.to_json(redactor), encoding="utf-8")
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# The README's schema tables, generated from the models
+# --------------------------------------------------------------------------------------------
+
+
+def _type_text(annotation: Any) -> str:
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        parts = [_type_text(a) for a in args if a is not type(None)]
+        return " or ".join(parts) + (" or null" if type(None) in args else "")
+    if origin is Literal:
+        return " or ".join(f'"{a}"' for a in args)
+    if origin is list:
+        return f"list of {_type_text(args[0])}"
+    if origin is dict:
+        return f"object of {_type_text(args[1])}"
+    if annotation is type(None):
+        return "null"
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return "object"
+    return {str: "string", int: "integer", float: "number", bool: "boolean"}.get(annotation, str(annotation))
+
+
+def _nested_model(annotation: Any) -> tuple[type[BaseModel], str] | None:
+    """The model inside a field's type, and the path suffix to reach its fields."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        for arg in args:
+            found = _nested_model(arg)
+            if found:
+                return found
+        return None
+    if origin is list:
+        found = _nested_model(args[0])
+        return (found[0], "[]" + found[1]) if found else None
+    if origin is dict:
+        found = _nested_model(args[1])
+        return (found[0], ".<key>" + found[1]) if found else None
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation, ""
+    return None
+
+
+def schema_fields(model: type[BaseModel], prefix: str = "") -> list[tuple[str, str, str]]:
+    """``(dotted path, type, description)`` of every field, nested models expanded."""
+    rows: list[tuple[str, str, str]] = []
+    for name, info in model.model_fields.items():
+        path = f"{prefix}{name}"
+        rows.append((path, _type_text(info.annotation), info.description or ""))
+        nested = _nested_model(info.annotation)
+        if nested is not None:
+            child, suffix = nested
+            rows.extend(schema_fields(child, f"{path}{suffix}."))
+    return rows
+
+
+def schema_markdown(model: type[BaseModel]) -> str:
+    """A markdown table of ``schema_fields(model)``."""
+    lines = ["| Key | Type | Meaning |", "|---|---|---|"]
+    for path, kind, description in schema_fields(model):
+        lines.append(f"| `{path}` | {kind} | {description} |")
+    return "\n".join(lines)

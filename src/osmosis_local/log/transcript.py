@@ -1,0 +1,244 @@
+"""Append-only JSONL log of finished runs, and the reader behind ``--resume``.
+
+Why a log instead of writing the report at the end: a long eval that is interrupted (Ctrl-C, a crash,
+a systemic provider error) must not lose the runs it already paid for. Each finished run is one JSON
+line, written with a single ``write`` on an ``O_APPEND`` descriptor before it is counted, so a killed
+process loses nothing, and fsynced by a background thread at most once a second (and on close), so a
+power loss loses at most the last second of runs. The reader skips a torn last line with a warning.
+
+This module never prints or logs record contents (they may hold prompts and answers); warnings name
+only the file, the line number and the record key.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import threading
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from pydantic import ValidationError
+
+from osmosis_local.log.records import HEADER_KEY, LogHeader, RunRecord, run_key
+from osmosis_local.redaction import NO_SECRETS, Redactor
+
+__all__ = [
+    "LoadedLog",
+    "RunLog",
+    "TranscriptLog",
+    "encode_record",
+    "load_completed",
+    "read_log",
+    "read_records",
+    "run_key",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def _json_safe(value: Any) -> Any:
+    """Non-finite floats and non-JSON dict keys become text; other odd values are left to ``default=str``."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {
+            k if isinstance(k, str | int | float | bool) or k is None else str(k): _json_safe(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def encode_record(record: dict[str, Any]) -> bytes:
+    """One newline-terminated UTF-8 JSON line. Unknown types and tuple keys become ``str()``; NaN/inf text."""
+    if not isinstance(record.get("key"), str) or not record["key"]:
+        raise ValueError("transcript record needs a non-empty string 'key' (use run_key(row, run, tag))")
+    try:
+        text = json.dumps(record, ensure_ascii=False, default=str, allow_nan=False)
+    except (ValueError, TypeError):
+        text = json.dumps(_json_safe(record), ensure_ascii=False, default=str, allow_nan=False)
+    return (text + "\n").encode("utf-8")
+
+
+DEFAULT_FSYNC_INTERVAL_S = 1.0
+
+
+class TranscriptLog:
+    """Thread-safe appender of finished-run records to a JSONL file (created with its parent dirs).
+
+    Every line is written whole with one ``write`` on an ``O_APPEND`` descriptor before `append` returns,
+    so it is in the operating system's hands: a killed process loses nothing. ``fsync`` (which makes it
+    survive a power loss) runs on a background thread at most once per ``fsync_interval_s`` and on
+    `close`; ``fsync_interval_s=0`` fsyncs every line before `append` returns.
+    """
+
+    def __init__(self, path: str | Path, *, fsync_interval_s: float = DEFAULT_FSYNC_INTERVAL_S) -> None:
+        self.path = Path(path)
+        self.fsync_interval_s = fsync_interval_s
+        self._lock = threading.Lock()
+        self._fd: int | None = None
+        self._dirty = threading.Event()
+        self._closing = threading.Event()
+        self._syncer: threading.Thread | None = None
+
+    def _open(self) -> int:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        # A previous process may have died mid-line: start on a fresh line so the torn line stays
+        # the only casualty instead of corrupting the next record too.
+        size = os.fstat(fd).st_size
+        if size:
+            with self.path.open("rb") as handle:
+                handle.seek(size - 1)
+                if handle.read(1) != b"\n":
+                    os.write(fd, b"\n")
+        return fd
+
+    def append(self, record: dict[str, Any]) -> None:
+        """Write one record as one line; safe to call from many threads."""
+        self.append_line(encode_record(record))
+
+    def append_line(self, line: bytes) -> None:
+        """Write one already-encoded, newline-terminated line (whole, before returning)."""
+        with self._lock:
+            if self._fd is None:
+                self._fd = self._open()
+            view = memoryview(line)
+            while view:  # os.write may write less than asked (signals, huge records)
+                written = os.write(self._fd, view)
+                view = view[written:]
+            if self.fsync_interval_s <= 0:
+                os.fsync(self._fd)
+                return
+            if self._syncer is None:
+                self._syncer = threading.Thread(target=self._sync_loop, name="transcript-fsync", daemon=True)
+                self._syncer.start()
+        self._dirty.set()
+
+    def _sync_loop(self) -> None:
+        while not self._closing.is_set():
+            self._dirty.wait()
+            self._dirty.clear()
+            with self._lock:
+                fd = self._fd
+            if fd is not None:
+                # Outside the lock: an fsync can take tens of ms, and `append` (on the event loop) must not
+                # wait for it. The fd stays open: `close` joins this thread before it closes the fd.
+                os.fsync(fd)
+            self._closing.wait(self.fsync_interval_s)
+
+    def close(self) -> None:
+        """Stop the background fsync, fsync what is left, close the file."""
+        self._closing.set()
+        self._dirty.set()
+        if self._syncer is not None:
+            self._syncer.join()
+            self._syncer = None
+        with self._lock:
+            if self._fd is not None:
+                os.fsync(self._fd)
+                os.close(self._fd)
+                self._fd = None
+        self._closing.clear()
+        self._dirty.clear()
+
+    def __enter__(self) -> TranscriptLog:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def read_records(path: str | Path) -> list[dict[str, Any]]:
+    """All readable records in file order. Torn or corrupt lines are skipped with a warning."""
+    file = Path(path)
+    if not file.exists():
+        return []
+    records: list[dict[str, Any]] = []
+    lines = file.read_bytes().split(b"\n")
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        is_last = number == len(lines)  # no trailing newline: the write was interrupted
+        try:
+            record = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            what = "truncated last line (interrupted write)" if is_last else "corrupt line (not JSON)"
+            logger.warning("%s line %d: skipping %s", file, number, what)
+            continue
+        if not isinstance(record, dict) or not isinstance(record.get("key"), str):
+            logger.warning("%s line %d: skipping a value that is not a record with a string 'key'", file, number)
+            continue
+        records.append(record)
+    return records
+
+
+def load_completed(path: str | Path) -> dict[str, dict[str, Any]]:
+    """``{key: record}`` of finished runs for ``--resume``; a missing file is empty, later duplicates win."""
+    return {record["key"]: record for record in read_records(path) if record["key"] != HEADER_KEY}
+
+
+class RunLog:
+    """The typed transcript log of one run: a `LogHeader` line, then one `RunRecord` line per finished run.
+
+    Each line is serialised once and redacted once (``redactor``) on its way to the file.
+    """
+
+    def __init__(self, path: str | Path, *, redactor: Redactor = NO_SECRETS) -> None:
+        self.path = Path(path)
+        self._log = TranscriptLog(self.path)
+        self._redact = redactor
+
+    def _line(self, model: LogHeader | RunRecord) -> bytes:
+        return (self._redact(model.model_dump_json()) + "\n").encode("utf-8")
+
+    def write_header(self, header: LogHeader) -> None:
+        self._log.append_line(self._line(header))
+
+    def append(self, record: RunRecord) -> None:
+        self._log.append_line(self._line(record))
+
+    def close(self) -> None:
+        self._log.close()
+
+    def __enter__(self) -> RunLog:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class LoadedLog:
+    """A transcript log read back: its header (None for a log without one) and its run records."""
+
+    def __init__(self, header: LogHeader | None, records: list[RunRecord]) -> None:
+        self.header = header
+        self.records = records
+
+    def latest(self) -> dict[str, RunRecord]:
+        """``{key: record}``; a run recorded twice (a resumed failure) keeps its last record."""
+        return {record.key: record for record in self.records}
+
+
+def read_log(path: str | Path) -> LoadedLog:
+    """Read a transcript log; lines that are not a header or a run record are skipped with a warning."""
+    header: LogHeader | None = None
+    records: list[RunRecord] = []
+    for raw in read_records(path):
+        try:
+            if raw.get("kind") == "header" or raw["key"] == HEADER_KEY:
+                header = header or LogHeader.model_validate(raw)
+            else:
+                records.append(RunRecord.model_validate(raw))
+        except ValidationError as exc:
+            logger.warning(
+                "%s: skipping record %r: not a run record (%d problems)", path, raw["key"][:80], exc.error_count()
+            )
+    return LoadedLog(header, records)

@@ -1,0 +1,141 @@
+"""`osmosis-local export LOG --format inspect`: a transcript log as an inspect_ai eval log (`inspect view` opens it).
+
+Written with inspect_ai's own log models (the optional ``[inspect]`` extra): one sample per (row, run) of the
+primary model (epoch = run + 1), its conversation with the tool calls, one score per eval function (a score
+error is the value ``"ERROR"`` with the error as the explanation), the model, dataset and settings, and our
+metrics (both means, pass@k) as each scorer's metrics.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from pathlib import Path
+from typing import Any
+
+from osmosis_local.errors import SetupError
+from osmosis_local.log.records import RunRecord
+from osmosis_local.log.results import EvalResult
+from osmosis_local.reports.html import load_report_input
+
+INSTALL_HINT = "pip install -e '.[inspect]' -c constraints.txt"
+_STOP = {"stop": "stop", "length": "max_tokens", "max_turns": "tool_calls"}
+
+
+def _messages(record: RunRecord) -> list[Any]:
+    from inspect_ai.model import ChatMessageAssistant, ChatMessageSystem, ChatMessageTool, ChatMessageUser
+    from inspect_ai.tool import ToolCall
+
+    names: dict[str, str] = {}
+    out: list[Any] = []
+    for message in record.messages:
+        role, content = message.get("role"), message.get("content")
+        text = content if isinstance(content, str) else "" if content is None else json.dumps(content)
+        if role == "system":
+            out.append(ChatMessageSystem(content=text))
+        elif role == "user":
+            out.append(ChatMessageUser(content=text))
+        elif role == "assistant":
+            calls = []
+            for call in message.get("tool_calls") or []:
+                function = call.get("function") or {}
+                raw = function.get("arguments") or "{}"
+                try:
+                    arguments, problem = json.loads(raw), None
+                except (ValueError, RecursionError) as exc:
+                    arguments, problem = {}, f"arguments are not JSON: {exc}"
+                if not isinstance(arguments, dict):
+                    arguments, problem = {}, "arguments are not a JSON object"
+                names[str(call.get("id"))] = str(function.get("name") or "")
+                calls.append(ToolCall(id=str(call.get("id")), function=str(function.get("name") or ""),
+                                      arguments=arguments, parse_error=problem))  # fmt: skip
+            out.append(ChatMessageAssistant(content=text, tool_calls=calls or None, model=record.model))
+        elif role == "tool":
+            call_id = str(message.get("tool_call_id"))
+            out.append(ChatMessageTool(content=text, tool_call_id=call_id, function=names.get(call_id)))
+    return out
+
+
+def _sample(record: RunRecord, fns: list[str]) -> Any:
+    from inspect_ai.log import EvalSample
+    from inspect_ai.model import ModelOutput, ModelUsage
+    from inspect_ai.scorer import Score
+
+    scores = {}
+    for fn in fns:
+        if fn in record.scores:
+            scores[fn] = Score(value=record.scores[fn], answer=record.answer)
+        elif fn in record.score_errors:
+            scores[fn] = Score(value="ERROR", answer=record.answer, explanation=record.score_errors[fn])
+    user = next((m.get("content") for m in record.messages if m.get("role") == "user"), "")
+    usage = record.token_usage
+    return EvalSample(
+        id=f"row-{record.row_index}",
+        epoch=record.run_index + 1,
+        input=user if isinstance(user, str) else json.dumps(user),
+        target=record.ground_truth,
+        messages=_messages(record),
+        output=ModelOutput.from_content(
+            record.model, record.answer, stop_reason=_STOP.get(record.finish_reason, "unknown"), error=record.error
+        ),  # fmt: skip
+        scores=scores,
+        metadata={
+            "row_index": record.row_index,
+            "run_index": record.run_index,
+            "seed": record.seed,
+            "success": record.success,
+            "error": record.error,
+            "finish_reason": record.finish_reason,
+            "duration_ms": record.duration_ms,
+            "tool_calls": len(record.tool_calls),
+        },  # fmt: skip
+        model_usage={
+            record.model: ModelUsage(
+                input_tokens=usage.prompt_tokens, output_tokens=usage.completion_tokens, total_tokens=usage.total_tokens
+            )
+        },  # fmt: skip
+        total_time=record.duration_ms / 1000,
+    )
+
+
+def build_inspect_log(result: EvalResult, records: list[RunRecord]) -> Any:
+    """The inspect_ai `EvalLog` of an eval (or rescore) result and its run records."""
+    from inspect_ai.log import EvalConfig, EvalDataset, EvalLog, EvalMetric, EvalResults, EvalScore, EvalSpec
+
+    c, s = result.config, result.summary
+    fns = list(c.eval_fns)
+    primary = [r for r in sorted(records, key=lambda r: (r.row_index, r.run_index)) if r.model_tag == "primary"]
+    scores = []
+    for fn in fns:
+        st = s.eval_fns[fn]
+        metrics = {"mean": st.mean, "mean_all_runs": st.mean_all_runs, "std": st.std,
+                   **{f"pass_at_{k}": v for k, v in st.pass_at().items()}}  # fmt: skip
+        scores.append(EvalScore(
+            name=fn, scorer=fn, scored_samples=st.scored, unscored_samples=st.errors + st.unscored,
+            metrics={k: EvalMetric(name=k, value=v) for k, v in metrics.items() if v is not None},
+        ))  # fmt: skip
+    created = min((r.started_at for r in primary if r.started_at), default="") or _dt.datetime.now(_dt.UTC).isoformat()
+    spec = EvalSpec(
+        created=created, task="osmosis-local", dataset=EvalDataset(name=Path(c.dataset).name, location=c.dataset,
+                                                                  samples=s.total_rows),  # fmt: skip
+        model=c.model, model_base_url=c.base_url, config=EvalConfig(epochs=c.n_runs, message_limit=None),
+        task_args={"settings": c.model_dump(mode="json"), "baseline_runs": len(records) - len(primary)},
+    )  # fmt: skip
+    return EvalLog(
+        status="success", eval=spec, samples=[_sample(r, fns) for r in primary],
+        results=EvalResults(total_samples=s.expected_runs, completed_samples=len(primary), scores=scores),
+    )  # fmt: skip
+
+
+def export_inspect(source: Path, target: Path) -> Path:
+    """Write ``source`` (a transcript log or an `-o` results file) as an inspect_ai ``.eval`` log."""
+    try:
+        from inspect_ai.log import write_eval_log
+    except ImportError:
+        raise SetupError(f"Exporting to inspect needs inspect-ai, the [inspect] extra: {INSTALL_HINT}") from None
+    result, records = load_report_input(source)
+    if not records:
+        raise SetupError(f"No run records to export (the transcript log {result.transcript_log} is missing)")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_eval_log(build_inspect_log(result, records), str(target))
+    return target

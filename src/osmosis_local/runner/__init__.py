@@ -1,0 +1,1 @@
+"""The run core: set-up, the agent loop, the eval pool, the test run, rescore."""

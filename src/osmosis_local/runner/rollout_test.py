@@ -1,0 +1,122 @@
+"""The test core: every row once, sequentially, and which rows reach a final answer (`TestResult`).
+
+A row passes when its rollout ends with an answer (finish reason ``stop``). Running out of turns while
+still calling tools (``max_turns``) or being cut off (``length``) fails it, because a policy that never
+answers is not a passing set-up; the finish reason is reported either way.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+
+from osmosis_local.config import TestConfig
+from osmosis_local.errors import EXIT_FAILED, EXIT_OK
+from osmosis_local.log.records import RunRecord
+from osmosis_local.log.results import (
+    TestResult,
+    TestRowResult,
+    TestSettings,
+    TestSummary,
+    write_results,
+)
+from osmosis_local.log.transcript import RunLog
+from osmosis_local.redaction import Redactor
+from osmosis_local.runner.session import RunHooks, default_log_path, open_session
+
+PASSING_FINISH_REASONS = frozenset({"stop"})
+
+
+class TestHooks(RunHooks):
+    """What a test run tells its caller as it goes (no-ops here)."""
+
+    __test__ = False  # not a pytest test class
+
+    def started(
+        self, *, model: str, rows: int, tools: int, warnings: list[str], log_path: Path, redactor: Redactor
+    ) -> None:
+        """Set-up is done; ``redactor`` masks the run's keys."""
+
+    def row_finished(self, index: int, total: int, row: TestRowResult) -> None:
+        """Row ``index`` of ``total`` finished."""
+
+    def finished(self, result: TestResult) -> None:
+        """The run is over; ``result`` is what `-o` writes."""
+
+
+def row_result(record: RunRecord) -> TestRowResult:
+    """A run record as the test verdict of its row."""
+    passed = record.success and record.finish_reason in PASSING_FINISH_REASONS
+    error = record.error
+    if record.success and not passed:
+        error = (
+            "ran out of turns while still calling tools (raise --max-turns?)"
+            if record.finish_reason == "max_turns"
+            else f"the model stopped without a final answer (finish_reason={record.finish_reason}; raise --max-tokens?)"
+        )
+    return TestRowResult(
+        row_index=record.row_index,
+        success=passed,
+        error=error,
+        duration_ms=record.duration_ms,
+        token_usage=record.token_usage,
+        reward=None,
+        finish_reason=record.finish_reason,
+    )
+
+
+async def arun_test(config: TestConfig, hooks: TestHooks | None = None) -> TestResult:
+    """Run every row once; return (and write with ``-o``) the result. Raises `SetupError` before any row."""
+    hooks = hooks or TestHooks()
+    async with open_session(config, hooks) as session:
+        log_path = config.log or default_log_path("test")
+        hooks.started(
+            model=session.primary.display_name,
+            rows=len(session.rows),
+            tools=len(session.tools),
+            warnings=session.warnings,
+            log_path=log_path,
+            redactor=session.redactor,
+        )
+        results: list[TestRowResult] = []
+        stop_reason = None
+        started = time.perf_counter()
+        with RunLog(log_path, redactor=session.redactor) as log:
+            for i, row in enumerate(session.rows, 1):
+                record = await session.rollout(row, command="test")
+                log.append(record)
+                results.append(row_result(record))
+                hooks.row_finished(i, len(session.rows), results[-1])
+                if record.systemic:
+                    stop_reason = session.redactor(record.error or "systemic provider error")
+                    break
+        wall_ms = (time.perf_counter() - started) * 1000
+        passed = sum(1 for r in results if r.success)
+        stopped_early = stop_reason is not None and len(results) < len(session.rows)
+        result = TestResult(
+            config=TestSettings(
+                model=config.model.name,
+                base_url=config.model.base_url,
+                dataset=str(config.dataset),
+                mcp=config.tool_source,
+                max_turns=config.max_turns,
+            ),
+            summary=TestSummary(
+                total=len(results),
+                passed=passed,
+                failed=len(results) - passed,
+                total_duration_ms=round(wall_ms, 1),
+                total_tokens=sum(r.token_usage.total_tokens for r in results),
+                stopped_early=stopped_early,
+                stop_reason=stop_reason,
+                finish_reasons=dict(Counter(r.finish_reason for r in results)),
+            ),
+            results=results,
+            transcript_log=str(log_path),
+            exit_code=EXIT_OK if passed == len(results) and stop_reason is None else EXIT_FAILED,
+        )
+        if config.output is not None:
+            hooks.note(f"Results written to {write_results(config.output, result, session.redactor)}")
+        hooks.finished(result)
+        return result

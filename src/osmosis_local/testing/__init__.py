@@ -1,0 +1,1 @@
+"""Test doubles: scripted OpenAI-compatible servers that stand in for a model (not models)."""
