@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import osmosis_local  # noqa: F401  (offline env defaults)
-from osmosis_local.config import eval_config
+from osmosis_local.config.settings import EvalConfig
 from osmosis_local.log.results import EvalResult
 from osmosis_local.runner.evaluation import EvalHooks, EvalPlan, aevaluate
 
@@ -128,7 +128,7 @@ class Timing(EvalHooks):
 
 def run_eval(base_url: str, dataset: Path, workdir: Path, *, path: str, limit: int, n: int, batch: int) -> Timing:
     timing = Timing()
-    config = eval_config(
+    config = EvalConfig(
         mcp=MCP_DIR, dataset=dataset, eval_fn=[EVAL_FN], model="scripted", base_url=base_url, limit=limit, n=n,
         batch_size=batch, llm_client=path, log=workdir / f"runs-{time.monotonic_ns()}.jsonl", max_retries=0,
     )  # fmt: skip

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from osmosis_local.checks import CheckReport
 from osmosis_local.checks.reward_probes import probe_table
-from osmosis_local.log.results import EvalResult, TestResult, schema_markdown
+from osmosis_local.log.results import EvalResult, RolloutTestResult, schema_markdown
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-BLOCKS = {"eval": EvalResult, "test": TestResult, "check": CheckReport}
+BLOCKS = {"eval": EvalResult, "test": RolloutTestResult, "check": CheckReport}
 
 
 def render(text: str) -> str:

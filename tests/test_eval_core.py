@@ -18,7 +18,7 @@ import pytest
 from osmosis_local import EvalResult, evaluate
 from osmosis_local.cli import main
 from osmosis_local.log.results import EvalResult as ResultModel
-from osmosis_local.log.results import TestResult, schema_fields, schema_markdown
+from osmosis_local.log.results import RolloutTestResult, schema_fields, schema_markdown
 from osmosis_local.log.stats import pass_at_k
 from osmosis_local.testing.scripted_policy import ScriptedPolicy, load_rows
 from osmosis_local.testing.scripted_server import ScriptedOpenAIServer, ScriptedReply
@@ -338,7 +338,7 @@ def test_the_readme_api_example_runs_an_eval_on_the_scripted_policy() -> None:
     assert "mean 1.0" in done.stdout
 
 
-@pytest.mark.parametrize(("model", "marker"), [(ResultModel, "eval"), (TestResult, "test")])
+@pytest.mark.parametrize(("model", "marker"), [(ResultModel, "eval"), (RolloutTestResult, "test")])
 def test_the_readme_documents_every_results_field_from_the_model(model: type, marker: str) -> None:
     text = (REPO / "README.md").read_text()
     start = text.index(f"<!-- results-schema:{marker}:start -->")

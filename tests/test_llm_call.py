@@ -1,4 +1,5 @@
-"""llm_call against a real scripted HTTP endpoint: retries, Retry-After, verdicts, redaction."""
+"""Both model clients (plain HTTP and litellm) against a real scripted HTTP endpoint: retries, Retry-After,
+verdicts, redaction, the normalised reply."""
 
 from __future__ import annotations
 
@@ -7,14 +8,10 @@ import time
 
 import pytest
 
-from osmosis_local.llm.llm_call import (
-    LLMCallError,
-    RetryPolicy,
-    acompletion_with_retry,
-    completion_with_retry,
-    redact,
-    usage_of,
-)
+from osmosis_local.llm.base import ModelReply
+from osmosis_local.llm.retry import LLMCallError, RetryPolicy
+from osmosis_local.llm.transport import acomplete, complete
+from osmosis_local.redaction import redact
 from osmosis_local.testing.scripted_server import ScriptedOpenAIServer, ScriptedReply, chat_completion
 
 FAST = RetryPolicy(max_attempts=3, initial_wait_s=0.01, max_wait_s=0.05)
@@ -26,10 +23,8 @@ def client(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
-def _content(response: object) -> str:
-    if isinstance(response, dict):  # the plain-HTTP path returns the parsed body
-        return response["choices"][0]["message"]["content"]
-    return response.choices[0].message.content  # type: ignore[attr-defined]
+def _content(reply: ModelReply) -> object:
+    return reply.message["content"]
 
 
 def _sequence(*replies: ScriptedReply | dict):
@@ -56,7 +51,7 @@ def test_429_then_200_is_retried_honouring_retry_after(client: str) -> None:
     replies = _sequence(ScriptedReply(status=429, headers={"Retry-After": "0.2"}), chat_completion(content="ok"))
     with ScriptedOpenAIServer(replies) as server:
         started = time.monotonic()
-        response = asyncio.run(acompletion_with_retry(_request(server), policy=FAST, client=client))
+        response = asyncio.run(acomplete(_request(server), policy=FAST, llm_client=client))
         elapsed = time.monotonic() - started
     assert _content(response) == "ok"
     assert len(server.requests) == 2
@@ -66,7 +61,7 @@ def test_429_then_200_is_retried_honouring_retry_after(client: str) -> None:
 def test_persistent_500_gives_up_after_max_attempts_with_per_row_verdict(client: str) -> None:
     with ScriptedOpenAIServer(lambda _b: ScriptedReply(status=500)) as server:
         with pytest.raises(LLMCallError) as info:
-            asyncio.run(acompletion_with_retry(_request(server), policy=FAST, client=client))
+            asyncio.run(acomplete(_request(server), policy=FAST, llm_client=client))
     assert len(server.requests) == 3
     assert info.value.attempts == 3
     assert info.value.systemic is False
@@ -77,10 +72,10 @@ def test_hang_past_timeout_is_a_retryable_timeout(client: str) -> None:
     with ScriptedOpenAIServer(lambda _b: ScriptedReply(body=chat_completion(content="late"), delay_s=3)) as server:
         with pytest.raises(LLMCallError) as info:
             asyncio.run(
-                acompletion_with_retry(
+                acomplete(
                     _request(server, timeout=0.5),
                     policy=RetryPolicy(max_attempts=2, initial_wait_s=0.01),
-                    client=client,
+                    llm_client=client,
                 )
             )
     assert info.value.kind == "timeout"
@@ -91,7 +86,7 @@ def test_hang_past_timeout_is_a_retryable_timeout(client: str) -> None:
 def test_auth_and_missing_model_are_systemic_and_not_retried(status: int, kind: str, client: str) -> None:
     with ScriptedOpenAIServer(lambda _b: ScriptedReply(status=status)) as server:
         with pytest.raises(LLMCallError) as info:
-            completion_with_retry(_request(server), policy=FAST, client=client)
+            complete(_request(server), policy=FAST, llm_client=client)
     assert len(server.requests) == 1
     assert info.value.kind == kind
     assert info.value.systemic is True
@@ -102,15 +97,15 @@ def test_unreachable_endpoint_is_systemic_connection_error(client: str) -> None:
     with ScriptedOpenAIServer(lambda _b: chat_completion(content="x")) as server:
         request = _request(server)
     with pytest.raises(LLMCallError) as info:
-        completion_with_retry(request, policy=FAST, client=client)
+        complete(request, policy=FAST, llm_client=client)
     assert info.value.kind == "connection"
     assert info.value.systemic is True
 
 
 def test_usage_and_drop_params_reach_the_wire(client: str) -> None:
     with ScriptedOpenAIServer(lambda _b: chat_completion(content="ok", prompt_tokens=7, completion_tokens=3)) as server:
-        response = completion_with_retry(_request(server, temperature=0.2), client=client)
-    assert usage_of(response) == (7, 3)
+        response = complete(_request(server, temperature=0.2), llm_client=client)
+    assert (response.prompt_tokens, response.completion_tokens) == (7, 3)
     assert server.requests[0]["temperature"] == 0.2
     assert server.auth_headers[0] == "Bearer sk-test-secret-key-123456789"
 

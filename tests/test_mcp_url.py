@@ -36,7 +36,7 @@ def test_an_eval_against_the_served_tools_matches_the_imported_tools(tmp_path: P
         assert code == 0
         _, imported = run(tmp_path, "imported", policy.base_url, "--mcp", str(REPO / "mcp"))
     assert served["summary"]["eval_fns"][NUMBERS]["mean"] == 1.0 == imported["summary"]["eval_fns"][NUMBERS]["mean"]
-    assert served["config"]["mcp"] == tools.mcp_url
+    assert served["config"]["mcp_url"] == tools.mcp_url and served["config"]["mcp"] is None
     assert (
         header(tmp_path, "served")["settings"]["tools_sha256"]
         == header(tmp_path, "imported")["settings"]["tools_sha256"]

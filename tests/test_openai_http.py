@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from osmosis_local.llm.llm_call import LLMCallError, RetryPolicy
-from osmosis_local.llm.openai_http import apost_chat, post_chat
+from osmosis_local.llm.base import ModelReply
+from osmosis_local.llm.http_client import HttpModelClient
+from osmosis_local.llm.retry import LLMCallError, RetryPolicy
 from osmosis_local.testing.scripted_server import ScriptedOpenAIServer, ScriptedReply, chat_completion
 
 FAST = RetryPolicy(max_attempts=3, initial_wait_s=0.01, max_wait_s=0.02)
@@ -31,6 +32,24 @@ def _request(server: ScriptedOpenAIServer, **extra: Any) -> dict[str, Any]:
         "timeout": 5,
         **extra,
     }
+
+
+async def _apost(request: Any, policy: RetryPolicy) -> ModelReply:
+    client = HttpModelClient()
+    try:
+        return await client.acomplete(request, policy=policy)
+    finally:
+        await client.aclose()
+
+
+def apost_chat(request: Any, *, policy: RetryPolicy) -> Any:
+    """One async (aiohttp) call on a client of its own."""
+    return _apost(request, policy)
+
+
+def post_chat(request: Any, *, policy: RetryPolicy) -> ModelReply:
+    """One blocking (httpx) call."""
+    return HttpModelClient().complete(request, policy=policy)
 
 
 def _both(request: dict[str, Any], policy: RetryPolicy = FAST) -> list[Any]:
@@ -54,7 +73,7 @@ def test_a_parameter_the_endpoint_rejects_is_dropped_and_left_out_afterwards() -
     with ScriptedOpenAIServer(responder) as server:
         request = _request(server, temperature=0.3, seed=4, model="openai/only-default-temperature")
         first = asyncio.run(apost_chat(request, policy=FAST))
-        assert first["choices"][0]["message"]["content"] == "ok"
+        assert first.message["content"] == "ok"
         assert len(server.requests) == 2 and "temperature" not in server.requests[1]
         assert server.requests[1]["seed"] == 4  # only the rejected parameter goes
         post_chat(request, policy=FAST)
@@ -98,7 +117,7 @@ def test_a_reset_or_bad_body_on_one_request_is_retried_and_the_call_succeeds() -
 
     with ScriptedOpenAIServer(responder) as server:
         body = asyncio.run(apost_chat(_request(server), policy=RetryPolicy(max_attempts=4, initial_wait_s=0.01)))
-    assert body["choices"][0]["message"]["content"] == "fine" and len(server.requests) == 4
+    assert body.message["content"] == "fine" and len(server.requests) == 4
 
 
 def test_an_unreachable_endpoint_is_systemic_once_the_retries_run_out() -> None:

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from osmosis_local import ModelNotFoundError, ProviderRequestError, aevaluate_rubric, evaluate_rubric
-from osmosis_local.llm.llm_call import RetryPolicy
+from osmosis_local.llm.retry import RetryPolicy
 from osmosis_local.rubric import judge_usage
 from osmosis_local.testing.scripted_server import ScriptedOpenAIServer, ScriptedReply, chat_completion, tool_call
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from osmosis_local import ProviderRequestError, evaluate_rubric
-from osmosis_local.llm.llm_call import RetryPolicy
+from osmosis_local.llm.retry import RetryPolicy
 from osmosis_local.rubric.spec import resolve_spec
 from osmosis_local.testing.scripted_server import ScriptedOpenAIServer, ScriptedReply, chat_completion
 

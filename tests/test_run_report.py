@@ -11,7 +11,7 @@ from osmosis_local.cli import console as run_report
 from osmosis_local.cli.console import EvalReporter
 
 
-@pytest.mark.parametrize("reporter_class", [EvalReporter, run_report.TestReporter])
+@pytest.mark.parametrize("reporter_class", [EvalReporter, run_report.RolloutTestReporter])
 def test_a_log_gets_one_preparing_line_whatever_the_number_of_steps(
     reporter_class: type, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -19,18 +19,21 @@ _LAZY = {
     "MissingAPIKeyError": "osmosis_local.errors",
     "ProviderRequestError": "osmosis_local.errors",
     "ModelNotFoundError": "osmosis_local.errors",
+    "SetupError": "osmosis_local.errors",
+    "LogReadError": "osmosis_local.errors",
     "evaluate": "osmosis_local.api",
     "aevaluate": "osmosis_local.api",
     "run_test": "osmosis_local.api",
     "arun_test": "osmosis_local.api",
-    "EvalConfig": "osmosis_local.config",
-    "TestConfig": "osmosis_local.config",
-    "eval_config": "osmosis_local.config",
-    "test_config": "osmosis_local.config",
+    "EvalConfig": "osmosis_local.config.settings",
+    "RolloutTestConfig": "osmosis_local.config.settings",
+    "GenerateConfig": "osmosis_local.config.settings",
+    "EvalOptions": "osmosis_local.config.options",
+    "RolloutTestOptions": "osmosis_local.config.options",
     "EvalResult": "osmosis_local.log.results",
-    "TestResult": "osmosis_local.log.results",
+    "RolloutTestResult": "osmosis_local.log.results",
     "RunRecord": "osmosis_local.log.records",
-    "SetupError": "osmosis_local.errors",
+    "load_mcp_server": "osmosis_local.content.mcp_loader",
     "check_repository": "osmosis_local.checks",
     "CheckConfig": "osmosis_local.checks",
     "CheckReport": "osmosis_local.checks",
@@ -39,7 +42,7 @@ _LAZY = {
 __all__ = ["__version__", *_LAZY]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     module_name = _LAZY.get(name)
     if module_name is None:
         raise AttributeError(f"module 'osmosis_local' has no attribute {name!r}")

@@ -49,6 +49,11 @@ class Redactor:
 NO_SECRETS = Redactor()
 
 
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    """``text`` with every one of ``secrets`` (and anything shaped like an ``sk-`` key) masked."""
+    return Redactor.of(secrets)(text)
+
+
 class RedactingFormatter(logging.Formatter):
     """A log formatter whose every line (message, traceback, exception chain) passes through a `Redactor`."""
 

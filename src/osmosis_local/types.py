@@ -1,18 +1,124 @@
-"""The OpenAI chat-completions wire format, as our own endpoints write it and our readers read it.
+"""The OpenAI chat-completions wire shapes, in one place: messages, tool calls, tool specs, requests.
 
-Two endpoints answer chat completions here, the embedded model (``local_model``) and the scripted
-test double (``scripted_server``), and three places read message content (the local model's prompt
-builder, the scripted policy, the rubric judge's parser). One response builder and one content
-reader keep them from drifting apart.
+Every layer that handles a conversation (the agent loop, the model clients, the transcript, the judge, the
+endpoints we serve: the embedded model and the scripted test doubles) uses these `TypedDict`s, so the type
+checker follows a message from the model's reply to the transcript. They are plain dicts at run time: a
+reply is normalised once, at the model-client seam (`osmosis_local.llm.base.reply_from_body`), and then
+sent back to the model as is.
+
+Also here, because our own endpoints and readers share them: `content_text` (a message's content as text,
+whether a string or a list of parts) and `chat_completion_body` (the response body our endpoints write).
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
+from typing import Any, Literal, NotRequired, Required, TypedDict
 
-__all__ = ["chat_completion_body", "content_text"]
+__all__ = [
+    "AssistantMessage",
+    "CompletionRequest",
+    "ContentPart",
+    "FunctionCall",
+    "FunctionSpec",
+    "Message",
+    "SamplingParams",
+    "SystemMessage",
+    "ToolCall",
+    "ToolMessage",
+    "ToolSpec",
+    "UserMessage",
+    "chat_completion_body",
+    "content_text",
+]
+
+
+class ContentPart(TypedDict, total=False):
+    """One part of a list-valued ``content`` (``{"type": "text", "text": ...}``; images and audio too)."""
+
+    type: Required[str]
+    text: str
+
+
+class SystemMessage(TypedDict):
+    role: Literal["system"]
+    content: str
+
+
+class UserMessage(TypedDict):
+    role: Literal["user"]
+    content: str | list[ContentPart]
+
+
+class FunctionCall(TypedDict):
+    """The function of a tool call: its name and its arguments as the model wrote them (a JSON text)."""
+
+    name: str
+    arguments: str
+
+
+class ToolCall(TypedDict):
+    id: str
+    type: Literal["function"]
+    function: FunctionCall
+
+
+class AssistantMessage(TypedDict):
+    """A model's reply, normalised: role, content (None when it only calls tools), and its tool calls."""
+
+    role: Literal["assistant"]
+    content: str | list[ContentPart] | None
+    tool_calls: NotRequired[list[ToolCall]]
+
+
+class ToolMessage(TypedDict):
+    role: Literal["tool"]
+    content: str
+    tool_call_id: str
+
+
+Message = SystemMessage | UserMessage | AssistantMessage | ToolMessage
+
+
+class FunctionSpec(TypedDict, total=False):
+    """A tool as the model is offered it: name, description, and its parameters' JSON Schema."""
+
+    name: Required[str]
+    description: str
+    parameters: dict[str, Any]
+
+
+class ToolSpec(TypedDict):
+    type: Literal["function"]
+    function: FunctionSpec
+
+
+class SamplingParams(TypedDict, total=False):
+    """The sampling parameters of a request, each present only when set (`GenerateConfig` validates them)."""
+
+    max_tokens: int
+    temperature: float
+    top_p: float
+
+
+class CompletionRequest(SamplingParams, total=False):
+    """One chat-completion call, as both transports take it (litellm-style keywords).
+
+    ``model`` is the litellm id: ``provider/model``, or ``openai/<name>`` for an OpenAI-compatible
+    ``api_base``. Optional parameters are present only when set.
+    """
+
+    model: Required[str]
+    messages: Required[list[Message]]
+    timeout: float
+    api_base: str
+    api_key: str
+    tools: list[ToolSpec]
+    seed: int
+    reasoning_effort: Any
+    response_format: dict[str, Any]
+    drop_params: bool
 
 
 def content_text(content: Any, *, separator: str = "\n") -> str:
@@ -32,7 +138,7 @@ def content_text(content: Any, *, separator: str = "\n") -> str:
 def chat_completion_body(
     *,
     content: str | None,
-    tool_calls: list[dict[str, Any]] | None,
+    tool_calls: list[ToolCall] | list[dict[str, Any]] | None,
     finish_reason: str,
     model: str,
     prompt_tokens: int,

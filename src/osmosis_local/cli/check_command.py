@@ -1,84 +1,37 @@
-"""`osmosis-local check [PATH]`: print the check report (rich text, or JSON) and exit 1 on any error."""
+"""`osmosis-local check [PATH]`: inspect a content repository as the platform would; exit 1 on any error."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
+import argparse
+from pathlib import Path
 
-from rich.console import Console
-from rich.text import Text
-
-from osmosis_local.checks import CheckConfig, CheckReport, check_repository
-from osmosis_local.checks.findings import AREAS
-from osmosis_local.redaction import Redactor
-
-__all__ = ["run_check", "render_report"]
-
-_SECRET_SUFFIXES = ("_API_KEY", "_KEY", "_TOKEN", "_SECRET")
-
-_AREA_TITLES = {
-    "mcp": "mcp/",
-    "reward_fn": "reward_fn/",
-    "reward_rubric": "reward_rubric/",
-    "dataset": "datasets",
-    "probes": "reward probes",
-}
+from osmosis_local.cli.arguments import non_negative_int
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
-def render_report(report: CheckReport, console: Console) -> None:
-    """Findings grouped by folder, each with its place and hint, then a summary line."""
-    for area in AREAS:
-        items = [f for f in report.findings if f.area == area]
-        errors = sum(f.severity == "error" for f in items)
-        status = (
-            Text("not run (no probe-able reward, or no valid rows)", style="dim")
-            if area == "probes" and not items and not report.probes
-            else Text("ok", style="green")
-            if not items
-            else Text(
-                f"{_count(errors, 'error')}, {_count(len(items) - errors, 'warning')}",
-                style="red" if errors else "yellow",
-            )
-        )
-        console.print(Text.assemble((_AREA_TITLES[area], "bold"), "  ", status))
-        for finding in items:
-            mark = ("  ✗ error   ", "red") if finding.severity == "error" else ("  ! warning ", "yellow")
-            line = Text.assemble(mark, (finding.place + "  " if finding.place else "", "cyan"), finding.message)
-            console.print(line)
-            console.print(Text.assemble("            fix: ", (finding.hint, "dim")))
-    failed = sum(not p.ok for p in report.probes)
-    rows = sum(d.rows for d in report.datasets)
-    summary = (
-        f"{_count(len(report.tools), 'tool')}, {_count(len(report.scorers), 'scorer')}, "
-        f"{_count(len(report.datasets), 'dataset')} ({_count(rows, 'row')}), "
-        f"{_count(len(report.probes), 'probe')} ({failed} failed): "
-        f"{_count(report.errors, 'error')}, {_count(report.warnings, 'warning')} in {report.duration_s:.1f} s"
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    check = commands.add_parser(
+        "check", help="inspect a content repository as the platform would (no model, no network); exit 1 on errors"
     )
-    console.print(Text(summary, style="bold red" if report.errors else "bold green"))
+    check.add_argument("path", nargs="?", default=".", metavar="PATH", help="the repository (default: .)")
+    check.add_argument("-d", "--dataset", dest="datasets", action="append", default=[], metavar="FILE",
+                       help="a dataset to check besides PATH/test_data.jsonl (repeatable)")  # fmt: skip
+    check.add_argument("--eval-fn", dest="eval_fns", action="append", default=[], metavar="MOD:FN",
+                       help="reward for the ground-truth self-check (repeatable; default: each reward_fn/ one)")
+    check.add_argument("--format", dest="output_format", choices=("text", "json"), default="text",
+                       help="text (default) or json (the schema is in the README)")  # fmt: skip
+    check.add_argument("--no-serve", action="store_true", help="skip serving mcp/main.py to compare its tools")
+    check.add_argument("--strict", action="store_true", help="exit 1 on warnings too (for CI that wants none)")
+    check.add_argument("--probe-rows", type=non_negative_int, default=5, metavar="N",
+                       help="rows each deterministic reward is probed on (default: 5; 0 = no probes)")  # fmt: skip
+    check.set_defaults(handler=run)
 
 
-def _redactor() -> Redactor:
-    """The providers' key variables, and any variable named like a key, token or secret."""
-    from osmosis_local.runner.session import run_redactor_for_keys
+def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from osmosis_local.checks import CheckConfig
+    from osmosis_local.cli.check_report import run_check
 
-    named = [value for name, value in os.environ.items() if name.endswith(_SECRET_SUFFIXES) and len(value) >= 8]
-    return run_redactor_for_keys(named)
-
-
-def run_check(config: CheckConfig, *, output_format: str, strict: bool = False) -> int:
-    """Run the checks and print them; 1 if any finding is an error (any finding at all if `strict`), else 0."""
-    with contextlib.redirect_stdout(sys.stderr):  # what content code prints must not corrupt the JSON
-        report = check_repository(config)
-    # An exception text may quote a key (a module that raises with its config): nothing printed keeps one.
-    report = CheckReport.model_validate_json(_redactor()(report.model_dump_json()))
-    if output_format == "json":
-        sys.stdout.write(report.model_dump_json(indent=2) + "\n")
-    else:
-        width = None if sys.stdout.isatty() else 160
-        render_report(report, Console(highlight=False, soft_wrap=True, width=width))
-    return 0 if report.ok and not (strict and report.warnings) else 1
+    config = CheckConfig(
+        path=Path(args.path), datasets=[Path(d) for d in args.datasets], eval_fns=args.eval_fns,
+        serve=not args.no_serve, probe_rows=args.probe_rows,
+    )  # fmt: skip
+    return run_check(config, output_format=args.output_format, strict=args.strict)

@@ -7,7 +7,9 @@ model or a provider is ever read as rich markup, and every line passes through t
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +21,22 @@ from rich.text import Text
 from osmosis_local import __version__
 from osmosis_local.cli.format import format_duration, format_score, shorten
 from osmosis_local.log.records import RunRecord
-from osmosis_local.log.results import EvalFnStats, EvalResult, TestResult, TestRowResult
+from osmosis_local.log.results import EvalFnStats, EvalResult, RolloutTestResult, RolloutTestRowResult
 from osmosis_local.redaction import NO_SECRETS, Redactor
 from osmosis_local.runner.evaluation import EvalHooks, EvalPlan
-from osmosis_local.runner.rollout_test import TestHooks
+from osmosis_local.runner.rollout_test import RolloutTestHooks
+
+
+@contextlib.contextmanager
+def debug_logging(enabled: bool, redactor: Redactor) -> Iterator[None]:
+    """``--debug``: DEBUG logs on stderr for the block, every line redacted."""
+    if not enabled:
+        yield
+        return
+    from osmosis_local.redaction import redacting_logging
+
+    with redacting_logging(redactor):
+        yield
 
 
 class ConsoleReporter:
@@ -290,10 +304,8 @@ class EvalReporter(ConsoleReporter, EvalHooks):
             self.error(problem)
 
 
-class TestReporter(ConsoleReporter, TestHooks):
+class RolloutTestReporter(ConsoleReporter, RolloutTestHooks):
     """What `test` prints."""
-
-    __test__ = False  # not a pytest test class
 
     def started(
         self, *, model: str, rows: int, tools: int, warnings: list[str], log_path: Path, redactor: Redactor
@@ -307,7 +319,7 @@ class TestReporter(ConsoleReporter, TestHooks):
                 self.warning(warning)
         self.start_progress(total=rows)
 
-    def row_finished(self, index: int, total: int, row: TestRowResult) -> None:
+    def row_finished(self, index: int, total: int, row: RolloutTestRowResult) -> None:
         status = "OK" if row.success else "FAILED"
         line = (
             f"[{index}/{total}] Row {row.row_index}: {status} "
@@ -317,7 +329,7 @@ class TestReporter(ConsoleReporter, TestHooks):
             line += f" - {shorten(row.error)}"
         self._line(line)
 
-    def finished(self, result: TestResult) -> None:
+    def finished(self, result: RolloutTestResult) -> None:
         self.stop_progress()
         if self.quiet:
             return

@@ -2,27 +2,74 @@
 
 from __future__ import annotations
 
-import asyncio
+import argparse
 
-from osmosis_local.cli.console import EvalReporter
-from osmosis_local.config import EvalConfig
-from osmosis_local.errors import EXIT_FAILED, EXIT_USAGE, SettingsMismatchError, SetupError
-from osmosis_local.runner.evaluation import aevaluate
-from osmosis_local.runner.session import run_redactor
+from osmosis_local.cli.arguments import (
+    add_rollout_arguments,
+    fail_under,
+    finite_float,
+    positive_int,
+    settings_from_args,
+    source_problem,
+)
 
 
-def run_eval(config: EvalConfig, *, quiet: bool, debug: bool) -> int:
-    """Run the eval and return the process exit code (see `EvalResult.exit_code`)."""
-    reporter = EvalReporter(quiet=quiet, redactor=run_redactor(config))
-    try:
-        result = asyncio.run(aevaluate(config, reporter))
-    except SettingsMismatchError as exc:
-        reporter.setup_failed(exc, debug=debug)
-        return EXIT_USAGE
-    except SetupError as exc:
-        reporter.setup_failed(exc, debug=debug)
-        return EXIT_FAILED
-    except KeyboardInterrupt:
-        reporter.error("Interrupted: finished runs are in the transcript log; rerun with --resume LOG to continue.")
-        return EXIT_FAILED
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    ev = commands.add_parser("eval", help="run rollouts and score them with eval functions")
+    add_rollout_arguments(ev, model_required=True)
+    ev.add_argument(
+        "--eval-fn",
+        dest="eval_fns",
+        action="append",
+        required=True,
+        metavar="MOD:FN",
+        help="scorer, repeatable (e.g. reward_fn.compute_reward:numbers_match_reward)",
+    )
+    ev.add_argument("--n", dest="n_runs", type=positive_int, default=1,
+                    help="runs per row (default: 1); pass@k is reported when > 1")  # fmt: skip
+    ev.add_argument(
+        "--pass-threshold", type=finite_float, default=1.0, help="a run passes when its score >= this (default: 1.0)"
+    )
+    ev.add_argument("--batch-size", type=positive_int, default=1, help="rollouts in flight at once (default: 1)")
+    ev.add_argument("--baseline-model", help="also run every (row, run) on this model and compare")
+    ev.add_argument("--baseline-base-url", help="OpenAI-compatible URL for the baseline model")
+    ev.add_argument("--baseline-api-key", help="API key for the baseline model")
+    ev.add_argument("--resume", metavar="LOG", help="skip runs already in this transcript log and append to it")
+    ev.add_argument(
+        "--fail-under",
+        type=fail_under,
+        action="append",
+        metavar="X|FN=X",
+        help="exit 3 if an eval function's mean over all runs is below X; FN=X for one function (repeatable)",
+    )
+    ev.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Convert the flags once, run the eval, and return the exit code (see `EvalResult.exit_code`)."""
+    problem = source_problem(args)
+    if problem:
+        parser.error(problem)  # exits 2, like every other bad argument
+    import asyncio
+
+    from osmosis_local.cli.console import EvalReporter, debug_logging
+    from osmosis_local.config.settings import EvalConfig
+    from osmosis_local.errors import EXIT_FAILED, EXIT_USAGE, SettingsMismatchError, SetupError
+    from osmosis_local.runner.evaluation import aevaluate
+    from osmosis_local.runner.session import run_redactor
+
+    config = settings_from_args(parser, args, EvalConfig)
+    reporter = EvalReporter(quiet=args.quiet, redactor=run_redactor(config))
+    with debug_logging(args.debug, reporter.redact):
+        try:
+            result = asyncio.run(aevaluate(config, reporter))
+        except SettingsMismatchError as exc:
+            reporter.setup_failed(exc, debug=args.debug)
+            return EXIT_USAGE
+        except SetupError as exc:
+            reporter.setup_failed(exc, debug=args.debug)
+            return EXIT_FAILED
+        except KeyboardInterrupt:
+            reporter.error("Interrupted: finished runs are in the transcript log; rerun with --resume LOG to continue.")
+            return EXIT_FAILED
     return result.exit_code

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from osmosis_local.cli.format import format_duration
-from osmosis_local.config import TestConfig
+from osmosis_local.config.settings import RolloutTestConfig
 from osmosis_local.errors import SetupError
+from osmosis_local.llm.base import ModelReply
 from osmosis_local.log.records import ToolCallRecord
-from osmosis_local.runner.agent_loop import ChatTurn
 from osmosis_local.runner.session import RunHooks, Session, open_session
+from osmosis_local.types import Message, ToolSpec
 
 STEP_HELP = (
     "Commands: [n]ext / Enter = one LLM call, [c]ontinue = run to the end, [m]essages = history, "
@@ -30,7 +32,7 @@ async def _ask(prompt: str) -> str | None:
         return None
 
 
-def _print_messages(messages: list[dict[str, Any]]) -> None:
+def _print_messages(messages: Sequence[Message] | Sequence[dict[str, Any]]) -> None:
     names = {}
     for message in messages:
         for call in message.get("tool_calls") or []:
@@ -43,7 +45,7 @@ def _print_messages(messages: list[dict[str, Any]]) -> None:
             print(f"       -> {call['function']['name']}({call['function']['arguments']})")
 
 
-def _print_tools(tools: list[dict[str, Any]]) -> None:
+def _print_tools(tools: list[ToolSpec]) -> None:
     for tool in tools:
         function = tool["function"]
         params = ", ".join((function.get("parameters") or {}).get("properties", {}))
@@ -51,7 +53,7 @@ def _print_tools(tools: list[dict[str, Any]]) -> None:
         print(f"  {function['name']}({params}): {description[0] if description else ''}")
 
 
-def _print_turn(turn: int, reply: ChatTurn) -> None:
+def _print_turn(turn: int, reply: ModelReply) -> None:
     print(f"\n--- Turn {turn}: LLM Response ---")
     if reply.message.get("content"):
         print(reply.message["content"])
@@ -66,7 +68,7 @@ def _print_turn(turn: int, reply: ChatTurn) -> None:
         print(f"Finish reason: {reply.finish_reason}")
 
 
-def run_interactive_command(config: TestConfig, *, start_row: int | None, debug: bool) -> int:
+def run_interactive_command(config: RolloutTestConfig, *, start_row: int | None, debug: bool) -> int:
     """`test -i`: returns 0 when the person quits, 1 on a set-up error."""
     if config.output is not None:
         print("Note: -o is ignored in interactive mode (nothing is batch-run).")
@@ -86,13 +88,13 @@ def run_interactive_command(config: TestConfig, *, start_row: int | None, debug:
 class _RowStepper:
     """The hooks of one interactive row: pause after each LLM call and take commands."""
 
-    def __init__(self, tools: list[dict[str, Any]], rows: set[int]) -> None:
+    def __init__(self, tools: list[ToolSpec], rows: set[int]) -> None:
         self.tools = tools
         self.rows = rows
         self.running_to_end = False
         self.jump: int | None = None
 
-    async def on_step(self, turn: int, reply: ChatTurn, messages: list[dict[str, Any]]) -> bool:
+    async def on_step(self, turn: int, reply: ModelReply, messages: list[Message]) -> bool:
         _print_turn(turn, reply)
         while not self.running_to_end:
             command = await _ask("> ")
@@ -122,7 +124,7 @@ class _RowStepper:
             print(f"Tool result {record.name}{flag}: {record.content}")
 
 
-async def run_interactive(config: TestConfig, *, start_row: int | None) -> int:
+async def run_interactive(config: RolloutTestConfig, *, start_row: int | None) -> int:
     async with open_session(config, RunHooks()) as session:
         return await _session_loop(session, start_row)
 

@@ -3,37 +3,54 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-from pathlib import Path
 
-from osmosis_local.cli.console import EvalReporter
-from osmosis_local.config import FailUnder
-from osmosis_local.content.eval_fns import duplicate_spec_problem
-from osmosis_local.errors import EXIT_FAILED, EXIT_USAGE, SetupError
-from osmosis_local.runner.rescore import RescoreConfig, arescore
-from osmosis_local.runner.session import run_redactor_for_keys
+from osmosis_local.cli.arguments import fail_under, finite_float, positive_int
 
 
-def run_rescore(args: argparse.Namespace) -> int:
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    rescore = commands.add_parser(
+        "rescore", help="score the saved runs of a transcript log again with other eval functions (no rollouts)"
+    )
+    rescore.add_argument("log", metavar="LOG", help="a transcript log written by eval (or by rescore)")
+    rescore.add_argument("--eval-fn", dest="eval_fns", action="append", required=True, metavar="MOD:FN",
+                         help="scorer, repeatable")  # fmt: skip
+    rescore.add_argument("-o", "--output", help="write the results as JSON (the eval schema, command: rescore)")
+    rescore.add_argument("--log", dest="new_log", metavar="FILE", help="its own transcript log "
+                         "(default: .osmosis-local/runs/rescore-<time>.jsonl)")  # fmt: skip
+    rescore.add_argument("--pass-threshold", type=finite_float, help="default: the threshold the eval used")
+    rescore.add_argument("--batch-size", type=positive_int, default=8, help="runs scored at once (default: 8)")
+    rescore.add_argument("--fail-under", type=fail_under, action="append", metavar="X|FN=X",
+                         help="exit 3 if an eval function's mean over all runs is below X")  # fmt: skip
+    rescore.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    rescore.add_argument("--debug", action="store_true", help="debug logging and tracebacks")
+    rescore.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Convert the flags once, rescore, and return the exit code (that of the eval result)."""
-    problem = duplicate_spec_problem(args.eval_fn)
-    reporter = EvalReporter(quiet=args.quiet, redactor=run_redactor_for_keys())
-    if problem:
-        reporter.error(problem)
-        return EXIT_USAGE
+    import asyncio
+
+    from pydantic import ValidationError
+
+    from osmosis_local.cli.console import EvalReporter, debug_logging
+    from osmosis_local.config.settings import RescoreConfig
+    from osmosis_local.errors import EXIT_FAILED, EXIT_USAGE, HarnessError
+    from osmosis_local.llm.provider_keys import key_redactor
+    from osmosis_local.runner.rescore import arescore
+
+    reporter = EvalReporter(quiet=args.quiet, redactor=key_redactor())
     try:
-        gate = FailUnder.parse(args.fail_under or [])
-    except ValueError as exc:
-        reporter.error(str(exc))
+        config = RescoreConfig(
+            log=args.log, eval_fns=args.eval_fns, output=args.output, new_log=args.new_log,
+            pass_threshold=args.pass_threshold, batch_size=args.batch_size, fail_under=args.fail_under,
+        )  # fmt: skip
+    except ValidationError as exc:
+        reporter.error("; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors()))
         return EXIT_USAGE
-    config = RescoreConfig(
-        log=Path(args.log), eval_fns=list(args.eval_fn), output=Path(args.output) if args.output else None,
-        new_log=Path(args.new_log) if args.new_log else None, pass_threshold=args.pass_threshold,
-        batch_size=args.batch_size, fail_under=gate,
-    )  # fmt: skip
-    try:
-        result = asyncio.run(arescore(config, reporter))
-    except SetupError as exc:
-        reporter.setup_failed(exc, debug=args.debug)
-        return EXIT_FAILED
+    with debug_logging(args.debug, reporter.redact):
+        try:
+            result = asyncio.run(arescore(config, reporter))
+        except HarnessError as exc:
+            reporter.setup_failed(exc, debug=args.debug)
+            return EXIT_FAILED
     return result.exit_code

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from typing import Any
 
 from osmosis_local.local_model.registry import DEFAULT_LOCAL_MODEL, get_local_model  # data only, cheap
 
@@ -29,19 +28,19 @@ def _whole_number_at_least_1(flag: str) -> Callable[[str], int]:
     return parse
 
 
-def _serve_model(args: argparse.Namespace) -> int:
+def _serve_model(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from osmosis_local.local_model import run_serve_model
 
     return int(run_serve_model(args))
 
 
-def _serve_scripted_policy(args: argparse.Namespace) -> int:
+def _serve_scripted_policy(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from osmosis_local.testing.scripted_policy import run
 
     return int(run(args))
 
 
-def add_serve_commands(commands: Any) -> None:
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     model = commands.add_parser(
         "serve-model",
         help="serve the embedded offline model as an OpenAI-compatible endpoint (needs the [local] extra)",

@@ -6,20 +6,30 @@ import argparse
 import sys
 from pathlib import Path
 
-from osmosis_local.errors import SetupError
-from osmosis_local.reports.html import load_report_input, render_report
-from osmosis_local.runner.session import run_redactor_for_keys
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    view = commands.add_parser("view", help="write one self-contained HTML report of a transcript log or results file")
+    view.add_argument(
+        "source", metavar="LOG_OR_RESULTS", help="a transcript log (.jsonl) or an -o results file (.json)"
+    )
+    view.add_argument("-o", "--output", help="the HTML file (default: next to the input, .html)")
+    view.add_argument("--open", action="store_true", help="open it in the default browser")
+    view.set_defaults(handler=run)
 
 
-def run_view(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from osmosis_local.errors import EXIT_FAILED, EXIT_OK, LogReadError
+    from osmosis_local.llm.provider_keys import key_redactor
+    from osmosis_local.reports.html import load_report_input, render_report
+
     source = Path(args.source)
     target = Path(args.output) if args.output else source.with_suffix(".html")
     try:
         result, records = load_report_input(source)
-    except SetupError as exc:
+    except LogReadError as exc:
         print(f"Error: {exc}", file=sys.stderr)
-        return 1
-    page = run_redactor_for_keys()(render_report(result, records))
+        return EXIT_FAILED
+    page = key_redactor()(render_report(result, records))
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(page, encoding="utf-8")
     print(f"Report written to {target} ({len(records)} runs, {len(page) // 1024} KB)", file=sys.stderr)
@@ -27,4 +37,4 @@ def run_view(args: argparse.Namespace) -> int:
         import webbrowser
 
         webbrowser.open(target.resolve().as_uri())
-    return 0
+    return EXIT_OK

@@ -1,15 +1,6 @@
-"""The settings of a run: one typed model per command, built once from the CLI or the Python API."""
+"""The settings of a run: one typed model per command, built once from the CLI or the Python API.
 
-from __future__ import annotations
-
-from osmosis_local.config.settings import (
-    EvalConfig,
-    FailUnder,
-    ModelEndpoint,
-    RolloutConfig,
-    TestConfig,
-    eval_config,
-    test_config,
-)
-
-__all__ = ["EvalConfig", "FailUnder", "ModelEndpoint", "RolloutConfig", "TestConfig", "eval_config", "test_config"]
+`osmosis_local.config.settings` holds the models (and which settings ``--resume`` may change);
+`osmosis_local.config.options` the Python API's keyword types; `osmosis_local.config.defaults` the defaults
+the command line shows in its help (this package imports nothing, so ``--help`` stays fast).
+"""

@@ -1,18 +1,36 @@
-"""The settings of a `test` or `eval` run, validated once (from the CLI's flags or from Python keywords).
+"""The settings of a run: one typed model per command, the spine every layer reads.
 
-Everything downstream (set-up, the runner, the reports, the transcript header) reads these models, never
-the command line. API keys are `SecretStr`: they print as ``**********`` and are left out of every dump.
+A run's settings are built once (from the command line, the Python API's keywords, or later a config file),
+validated here, recorded as-is in the transcript header, echoed as the result's ``config``, and compared by
+``--resume`` (everything except `MAY_CHANGE_ON_RESUME`). Rescore and view read them back from the header.
+
+- `GenerateConfig`: what each model turn sends when set (``max_tokens``, ``temperature``, ``top_p``).
+- `RunConfig` (its subclass): what ``test`` and ``eval`` share: the tools, the rows, the model, the limits.
+- `RolloutTestConfig` (``test``) and `EvalConfig` (``eval``), and `RescoreConfig` (``rescore``).
+
+A field is named like its flag (``--max-tokens`` is ``max_tokens``); ``--n`` and ``--eval-fn`` are read
+into ``n_runs`` and ``eval_fns``, the names the SDK's results use. API keys are `SecretStr`, excluded from
+every dump: they are never recorded.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
+from osmosis_local import __version__
 from osmosis_local.config.defaults import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_MAX_TURNS,
@@ -20,90 +38,70 @@ from osmosis_local.config.defaults import (
     DEFAULT_TEST_MODEL,
     DEFAULT_TOOL_TIMEOUT_S,
 )
-from osmosis_local.content.eval_fns import duplicate_spec_problem
+from osmosis_local.types import SamplingParams
 
 PositiveInt = Annotated[int, Field(ge=1)]
 NonNegativeInt = Annotated[int, Field(ge=0)]
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+Temperature = Annotated[float, Field(ge=0, le=2)]
+TopP = Annotated[float, Field(gt=0, le=1)]
+LLMClient = Literal["auto", "litellm"]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class _Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_by_name=True, validate_by_alias=True)
 
 
-class ModelEndpoint(_Frozen):
-    """One model the run talks to: its name, and where and how to reach it."""
+def _blank_is_none(value: Any) -> Any:
+    return (value.strip() or None) if isinstance(value, str) else value
+
+
+class ModelEndpoint(_Settings):
+    """One model a run talks to: its name, and where and how to reach it."""
 
     name: str = Field(min_length=1, description="provider/model, a bare OpenAI name, or local/<name>")
     base_url: str | None = Field(default=None, description="an OpenAI-compatible server's base URL")
-    api_key: SecretStr | None = Field(default=None, description="the key; never printed or written")
-
-    @field_validator("name")
-    @classmethod
-    def _strip_name(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("the model name is empty")
-        return value.strip()
-
-    @field_validator("base_url")
-    @classmethod
-    def _blank_url_is_none(cls, value: str | None) -> str | None:
-        return value.strip() or None if value is not None else None
+    api_key: SecretStr | None = Field(default=None, exclude=True, description="the key; never printed or written")
 
     def key(self) -> str | None:
         """The key's plain value, for the client only."""
         return self.api_key.get_secret_value() if self.api_key is not None else None
 
 
-class RolloutConfig(_Frozen):
-    """What `test` and `eval` share: the tools, the rows, the model, and the limits of one rollout."""
+class GenerateConfig(_Settings):
+    """What every model turn sends, each only when set (so a provider's own default applies otherwise)."""
 
-    mcp: Path | None = Field(default=None, description="folder with main.py that builds a FastMCP instance")
-    mcp_url: str | None = Field(default=None, description="a running MCP server (streamable HTTP), instead of mcp")
-    dataset: Path = Field(description="rows with system_prompt, user_prompt, ground_truth")
-    limit: PositiveInt | None = None
-    offset: NonNegativeInt = 0
-    model: ModelEndpoint
-    max_turns: PositiveInt = DEFAULT_MAX_TURNS
-    max_tokens: PositiveInt | None = None
-    temperature: Annotated[float, Field(ge=0, le=2)] | None = None
-    seed: NonNegativeInt | None = None
-    request_timeout_s: PositiveFloat = DEFAULT_REQUEST_TIMEOUT_S
-    max_retries: NonNegativeInt = DEFAULT_MAX_RETRIES
-    tool_timeout_s: PositiveFloat = DEFAULT_TOOL_TIMEOUT_S
-    llm_client: Literal["auto", "litellm"] = Field(
-        default="auto", description="auto: plain HTTP for OpenAI-compatible URLs, litellm otherwise; litellm: always"
-    )
-    output: Path | None = Field(default=None, description="the -o JSON results file")
-    log: Path | None = Field(default=None, description="the transcript log (default: .osmosis-local/runs/...)")
+    max_tokens: PositiveInt | None = Field(default=None, description="--max-tokens: most tokens per LLM call")
+    temperature: Temperature | None = Field(default=None, description="--temperature")
+    top_p: TopP | None = Field(default=None, description="--top-p: nucleus sampling mass")
+
+    def params(self) -> SamplingParams:
+        """The parameters that are set, by their wire names (each `GenerateConfig` field is a `SamplingParams` key)."""
+        values = {name: getattr(self, name) for name in GenerateConfig.model_fields}
+        return cast(SamplingParams, {name: value for name, value in values.items() if value is not None})
 
 
-    @model_validator(mode="after")
-    def _one_tool_source(self) -> RolloutConfig:
-        if (self.mcp is None) == (self.mcp_url is None):
-            raise ValueError("give exactly one of --mcp DIR (import the tools) and --mcp-url URL (a running server)")
-        return self
-
-    @property
-    def tool_source(self) -> str:
-        """The --mcp folder or the --mcp-url, as text."""
-        return self.mcp_url if self.mcp_url is not None else str(self.mcp)
-
-
-class TestConfig(RolloutConfig):
-    """`osmosis-local test`: every row once, sequentially."""
-
-    __test__ = False  # not a pytest test class
-
-    model: ModelEndpoint = ModelEndpoint(name=DEFAULT_TEST_MODEL)
-
-
-class FailUnder(_Frozen):
+class FailUnder(_Settings):
     """`--fail-under`: a minimum mean for every eval function, and/or one per function (``FN=X``)."""
 
-    every: FiniteFloat | None = Field(default=None, description="minimum mean for every eval function")
-    per_fn: dict[str, FiniteFloat] = Field(default_factory=dict, description="minimum mean per eval function")
+    every: float | None = Field(default=None, description="minimum mean for every eval function")
+    per_fn: dict[str, float] = Field(default_factory=dict, description="minimum mean per eval function")
+
+    @field_validator("every")
+    @classmethod
+    def _finite(cls, value: float | None) -> float | None:
+        if value is not None and not math.isfinite(value):
+            raise ValueError(f"--fail-under must be a finite number, got {value!r}")
+        return value
+
+    @field_validator("per_fn")
+    @classmethod
+    def _finite_each(cls, values: dict[str, float]) -> dict[str, float]:
+        for fn, value in values.items():
+            if not math.isfinite(value):
+                raise ValueError(f"--fail-under {fn}={value!r} must be a finite number")
+        return values
 
     def threshold_for(self, fn: str) -> float | None:
         return self.per_fn.get(fn, self.every)
@@ -133,17 +131,131 @@ class FailUnder(_Frozen):
                 per_fn[fn.strip()] = value
         return cls(every=every, per_fn=per_fn)
 
+    @classmethod
+    def of(cls, value: Any) -> Any:
+        """A number (every function), ``{fn: number}``, the flag's ``X``/``FN=X`` texts, or a `FailUnder`."""
+        if value is None:
+            return cls()
+        if isinstance(value, list | tuple):
+            return cls.parse([str(v) for v in value])
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return cls(every=float(value))
+        if isinstance(value, dict) and not ({"every", "per_fn"} >= set(value) and value):
+            return cls(per_fn=value)
+        return value
 
-class EvalConfig(RolloutConfig):
-    """`osmosis-local eval`: rollouts scored by eval functions."""
 
-    eval_fns: list[str] = Field(min_length=1, description="MOD:FN specs, in order; the first is the headline")
-    n: PositiveInt = 1
-    pass_threshold: FiniteFloat = 1.0
-    batch_size: PositiveInt = 1
-    baseline: ModelEndpoint | None = None
-    resume: Path | None = Field(default=None, description="a transcript log to continue")
-    fail_under: FailUnder = FailUnder()
+def duplicate_spec_problem(specs: Sequence[str]) -> str | None:
+    """The message for the first eval function given twice, or None when all are distinct."""
+    seen: set[str] = set()
+    for spec in specs:
+        if spec in seen:
+            return f"--eval-fn {spec!r} is given more than once; list it once"
+        seen.add(spec)
+    return None
+
+
+class RunConfig(GenerateConfig):
+    """What `test` and `eval` share: the tools, the rows, the model, and the limits of one rollout."""
+
+    mcp: Path | None = Field(default=None, description="--mcp: the folder with main.py that builds a FastMCP instance")
+    mcp_url: str | None = Field(default=None, description="--mcp-url: a running MCP server (streamable HTTP)")
+    dataset: Path = Field(description="-d: rows with system_prompt, user_prompt, ground_truth")
+    limit: PositiveInt | None = Field(default=None, description="--limit: at most this many rows")
+    offset: NonNegativeInt = Field(default=0, description="--offset: rows skipped first")
+    model: str = Field(description="--model: the policy model, as typed")
+    base_url: str | None = Field(default=None, description="--base-url: its endpoint, if not the provider's")
+    api_key: SecretStr | None = Field(default=None, exclude=True, description="--api-key (never recorded)")
+    max_turns: PositiveInt = Field(default=DEFAULT_MAX_TURNS, description="--max-turns: LLM calls per rollout")
+    seed: NonNegativeInt | None = Field(default=None, description="--seed: run k of a row is sent seed + k")
+    request_timeout: PositiveFloat = Field(default=DEFAULT_REQUEST_TIMEOUT_S, description="seconds per LLM request")
+    max_retries: NonNegativeInt = Field(default=DEFAULT_MAX_RETRIES, description="retries on 429/5xx/timeouts")
+    tool_timeout: PositiveFloat = Field(default=DEFAULT_TOOL_TIMEOUT_S, description="seconds per tool call")
+    llm_client: LLMClient = Field(
+        default="auto", description="auto: plain HTTP for OpenAI-compatible URLs, litellm otherwise; litellm: always"
+    )
+    output: Path | None = Field(default=None, description="-o: the JSON results file")
+    log: Path | None = Field(default=None, description="--log: the transcript log")
+    # Recorded by the run itself once set-up has read the inputs (not options).
+    dataset_sha256: str | None = Field(default=None, description="SHA-256 of the dataset file (set by the run)")
+    tools_sha256: str | None = Field(default=None, description="SHA-256 of the offered tool schemas (set by the run)")
+    harness_version: str = Field(default=__version__, description="osmosis-local version")
+
+    @field_validator("model")
+    @classmethod
+    def _model_name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the model name is empty")
+        return value.strip()
+
+    @field_validator("base_url", "mcp_url", mode="before")
+    @classmethod
+    def _blank_url(cls, value: Any) -> Any:
+        return _blank_is_none(value)
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _blank_key(cls, value: Any) -> Any:
+        return _blank_is_none(value)
+
+    @model_validator(mode="after")
+    def _one_tool_source(self) -> RunConfig:
+        if (self.mcp is None) == (self.mcp_url is None):
+            raise ValueError("give exactly one of --mcp DIR (import the tools) and --mcp-url URL (a running server)")
+        return self
+
+    @property
+    def tool_source(self) -> str:
+        """The --mcp folder or the --mcp-url, as text."""
+        return self.mcp_url if self.mcp_url is not None else str(self.mcp)
+
+    @property
+    def endpoint(self) -> ModelEndpoint:
+        """The policy model's endpoint."""
+        return ModelEndpoint(name=self.model, base_url=self.base_url, api_key=self.api_key)
+
+    @property
+    def endpoints(self) -> list[ModelEndpoint]:
+        """Every model of the run, primary first."""
+        return [self.endpoint]
+
+    def keys(self) -> list[str | None]:
+        """The plain API keys this run holds (for the redactor only)."""
+        return [e.key() for e in self.endpoints]
+
+
+class RolloutTestConfig(RunConfig):
+    """`osmosis-local test`: every row once, sequentially."""
+
+    model: str = Field(default=DEFAULT_TEST_MODEL, description="--model: the policy model, as typed")
+
+
+class EvalConfig(RunConfig):
+    """`osmosis-local eval`: rollouts scored by eval functions (and `rescore`: the same, scored again)."""
+
+    eval_fns: list[str] = Field(
+        min_length=1,
+        validation_alias=AliasChoices("eval_fns", "eval_fn"),
+        description="--eval-fn: MOD:FN specs, in order; the first is the headline",
+    )
+    n_runs: PositiveInt = Field(
+        default=1, validation_alias=AliasChoices("n_runs", "n"), description="--n: runs per row"
+    )
+    pass_threshold: FiniteFloat = Field(default=1.0, description="a run passes when its score >= this")
+    batch_size: PositiveInt = Field(default=1, description="rollouts in flight at once")
+    baseline_model: str | None = Field(default=None, description="--baseline-model: the model compared against")
+    baseline_base_url: str | None = Field(default=None, description="the baseline's endpoint")
+    baseline_api_key: SecretStr | None = Field(default=None, exclude=True, description="(never recorded)")
+    resume: Path | None = Field(default=None, description="--resume: a transcript log to continue")
+    fail_under: FailUnder = Field(
+        default_factory=FailUnder, description="--fail-under thresholds: every (all functions), per_fn"
+    )
+    rescore_of: str | None = Field(default=None, description="the log that was rescored, for a rescore")
+
+    @field_validator("eval_fns", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
 
     @field_validator("eval_fns")
     @classmethod
@@ -153,129 +265,83 @@ class EvalConfig(RolloutConfig):
             raise ValueError(problem)
         return specs
 
+    @field_validator("fail_under", mode="before")
+    @classmethod
+    def _gate(cls, value: Any) -> Any:
+        return FailUnder.of(value)
+
+    @field_validator("baseline_model", "baseline_base_url", "baseline_api_key", mode="before")
+    @classmethod
+    def _blank_baseline(cls, value: Any) -> Any:
+        return _blank_is_none(value)
+
     @model_validator(mode="after")
-    def _fail_under_names_known_fns(self) -> EvalConfig:
+    def _consistent(self) -> EvalConfig:
+        if (self.baseline_base_url or self.baseline_api_key) and not self.baseline_model:
+            raise ValueError("--baseline-base-url and --baseline-api-key need --baseline-model")
         unknown = sorted(set(self.fail_under.per_fn) - set(self.eval_fns))
         if unknown:
             raise ValueError(f"--fail-under names {', '.join(unknown)}, which is not an --eval-fn of this run")
         return self
 
+    @property
+    def baseline(self) -> ModelEndpoint | None:
+        if self.baseline_model is None:
+            return None
+        return ModelEndpoint(name=self.baseline_model, base_url=self.baseline_base_url, api_key=self.baseline_api_key)
 
-def _endpoint(name: str | None, base_url: str | None, api_key: str | None) -> ModelEndpoint | None:
-    if name is None:
-        return None
-    return ModelEndpoint(name=name, base_url=base_url, api_key=SecretStr(api_key) if api_key else None)
+    @property
+    def endpoints(self) -> list[ModelEndpoint]:
+        baseline = self.baseline
+        return [self.endpoint] if baseline is None else [self.endpoint, baseline]
 
 
-def _rollout_options(options: Mapping[str, Any]) -> dict[str, object]:
-    """The `RolloutConfig` fields from a builder's flag-named options (its ``locals()``)."""
-
-    def path(name: str) -> Path | None:
-        return Path(options[name]) if options[name] is not None else None
-
-    return {
-        "mcp": path("mcp"),
-        "mcp_url": options["mcp_url"],
-        "dataset": Path(options["dataset"]),
-        "limit": options["limit"],
-        "offset": options["offset"],
-        "max_turns": options["max_turns"],
-        "max_tokens": options["max_tokens"],
-        "temperature": options["temperature"],
-        "seed": options["seed"],
-        "request_timeout_s": options["request_timeout"],
-        "max_retries": options["max_retries"],
-        "tool_timeout_s": options["tool_timeout"],
-        "llm_client": options["llm_client"],
-        "output": path("output"),
-        "log": path("log"),
+# The settings a resumed eval may change; every other one (the dataset's and tools' SHA-256 and the harness
+# version included) must equal the log's, or `--resume` is refused naming each difference.
+MAY_CHANGE_ON_RESUME = frozenset(
+    {
+        "mcp", "mcp_url", "dataset", "limit", "offset", "n_runs", "pass_threshold", "batch_size",
+        "request_timeout", "max_retries", "tool_timeout", "llm_client", "output", "log", "resume", "fail_under",
     }
+)  # fmt: skip
 
 
-def eval_config(
-    *,
-    mcp: str | Path | None = None,
-    mcp_url: str | None = None,
-    dataset: str | Path,
-    eval_fn: list[str] | str,
-    model: str,
-    base_url: str | None = None,
-    api_key: str | None = None,
-    n: int = 1,
-    pass_threshold: float = 1.0,
-    batch_size: int = 1,
-    baseline_model: str | None = None,
-    baseline_base_url: str | None = None,
-    baseline_api_key: str | None = None,
-    resume: str | Path | None = None,
-    fail_under: float | dict[str, float] | list[str] | None = None,
-    limit: int | None = None,
-    offset: int = 0,
-    max_turns: int = DEFAULT_MAX_TURNS,
-    max_tokens: int | None = None,
-    temperature: float | None = None,
-    seed: int | None = None,
-    request_timeout: float = DEFAULT_REQUEST_TIMEOUT_S,
-    max_retries: int = DEFAULT_MAX_RETRIES,
-    tool_timeout: float = DEFAULT_TOOL_TIMEOUT_S,
-    llm_client: str = "auto",
-    output: str | Path | None = None,
-    log: str | Path | None = None,
-) -> EvalConfig:
-    """An `EvalConfig` from options named like the `eval` command's flags (``--eval-fn`` is ``eval_fn``).
-
-    ``fail_under`` is a number (every eval function), ``{fn: number}``, or the flag's ``X``/``FN=X`` texts.
-    Raises `pydantic.ValidationError` (a ValueError) naming each bad option.
-    """
-    options = dict(locals())
-    if (baseline_base_url or baseline_api_key) and not baseline_model:
-        raise ValueError("--baseline-base-url and --baseline-api-key need --baseline-model")
-    if isinstance(fail_under, list):
-        gate = FailUnder.parse(fail_under)
-    elif isinstance(fail_under, dict):
-        gate = FailUnder(per_fn=fail_under)
-    else:
-        gate = FailUnder(every=fail_under)
-    return EvalConfig(
-        model=_endpoint(model, base_url, api_key),
-        baseline=_endpoint(baseline_model, baseline_base_url, baseline_api_key),
-        eval_fns=[eval_fn] if isinstance(eval_fn, str) else list(eval_fn),
-        n=n,
-        pass_threshold=pass_threshold,
-        batch_size=batch_size,
-        resume=Path(resume) if resume is not None else None,
-        fail_under=gate,
-        **_rollout_options(options),
-    )
+def resume_differences(logged: EvalConfig, now: EvalConfig) -> list[str]:
+    """One ``name: the log has X, this run has Y`` line per setting `--resume` compares that differs."""
+    mine = logged.model_dump(exclude=set(MAY_CHANGE_ON_RESUME))
+    theirs = now.model_dump(exclude=set(MAY_CHANGE_ON_RESUME))
+    return [
+        f"{name}: the log has {mine.get(name)!r}, this run has {theirs.get(name)!r}"
+        for name in dict.fromkeys([*mine, *theirs])
+        if mine.get(name) != theirs.get(name)
+    ]
 
 
-def test_config(
-    *,
-    mcp: str | Path | None = None,
-    mcp_url: str | None = None,
-    dataset: str | Path,
-    model: str = DEFAULT_TEST_MODEL,
-    base_url: str | None = None,
-    api_key: str | None = None,
-    limit: int | None = None,
-    offset: int = 0,
-    max_turns: int = DEFAULT_MAX_TURNS,
-    max_tokens: int | None = None,
-    temperature: float | None = None,
-    seed: int | None = None,
-    request_timeout: float = DEFAULT_REQUEST_TIMEOUT_S,
-    max_retries: int = DEFAULT_MAX_RETRIES,
-    tool_timeout: float = DEFAULT_TOOL_TIMEOUT_S,
-    llm_client: str = "auto",
-    output: str | Path | None = None,
-    log: str | Path | None = None,
-) -> TestConfig:
-    """A `TestConfig` from options named like the `test` command's flags."""
-    options = dict(locals())
-    return TestConfig(
-        model=_endpoint(model, base_url, api_key),
-        **_rollout_options(options),
-    )
+class RescoreConfig(_Settings):
+    """`osmosis-local rescore LOG`: the saved runs of a log scored again (the rest comes from its header)."""
 
+    log: Path = Field(description="the transcript log to rescore")
+    eval_fns: list[str] = Field(min_length=1, validation_alias=AliasChoices("eval_fns", "eval_fn"))
+    output: Path | None = None
+    new_log: Path | None = Field(default=None, description="its own transcript log")
+    pass_threshold: FiniteFloat | None = Field(default=None, description="None: the threshold the log's eval used")
+    batch_size: PositiveInt = 8
+    fail_under: FailUnder = Field(default_factory=FailUnder)
 
-test_config.__test__ = False  # type: ignore[attr-defined]  (not a pytest test)
+    @field_validator("eval_fns", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("eval_fns")
+    @classmethod
+    def _unique(cls, specs: list[str]) -> list[str]:
+        problem = duplicate_spec_problem(specs)
+        if problem:
+            raise ValueError(problem)
+        return specs
+
+    @field_validator("fail_under", mode="before")
+    @classmethod
+    def _gate(cls, value: Any) -> Any:
+        return FailUnder.of(value)

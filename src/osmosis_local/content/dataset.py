@@ -16,6 +16,7 @@ import copy
 import csv
 import datetime as _dt
 import decimal
+import hashlib
 import json
 import math
 from collections.abc import Iterator
@@ -85,6 +86,15 @@ class DatasetRow:
         }
         row.update(copy.deepcopy(self.extra))
         return row
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file (the dataset a log was made from, so ``--resume`` and rescore can tell it changed)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 # --------------------------------------------------------------------------------------------

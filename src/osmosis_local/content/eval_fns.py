@@ -25,6 +25,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from osmosis_local.config.settings import duplicate_spec_problem
+from osmosis_local.types import Message
+
 __all__ = [
     "EvalFn",
     "EvalFnCallError",
@@ -73,7 +76,7 @@ class EvalFn:
         ground_truth: str,
         row: dict[str, Any],
         solution_str: str,
-        messages: list[dict[str, Any]],
+        messages: list[Message],
     ) -> float:
         """Score a finished run; passes whichever of `solution_str`/`messages` the mode needs.
 
@@ -87,16 +90,6 @@ class EvalFn:
             solution_str=solution_str if self.mode == "simple" else None,
             messages=messages if self.mode == "full" else None,
         )
-
-
-def duplicate_spec_problem(specs: Sequence[str]) -> str | None:
-    """The message for the first spec given twice, or None when all are distinct."""
-    seen: set[str] = set()
-    for spec in specs:
-        if spec in seen:
-            return f"--eval-fn {spec!r} is given more than once; list it once"
-        seen.add(spec)
-    return None
 
 
 def load_eval_fns(specs: Sequence[str]) -> list[EvalFn]:
@@ -147,7 +140,7 @@ async def call_eval_fn(
     ground_truth: str,
     extra: dict[str, Any],
     solution_str: str | None = None,
-    messages: list[dict[str, Any]] | None = None,
+    messages: list[Message] | None = None,
 ) -> float:
     """Score one run with keyword arguments only; async fns are awaited, sync ones run in a thread.
 

@@ -62,7 +62,7 @@ import pytest
 from fastmcp import Client
 from fastmcp.exceptions import ToolError
 
-from osmosis_local.content.mcp_loader import load_mcp_server
+from osmosis_local import load_mcp_server
 
 MCP_DIR = Path(__file__).resolve().parents[1] / "mcp"
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from osmosis_local.errors import MissingAPIKeyError
+from osmosis_local.llm.provider_keys import PROVIDER_KEY_ENV
 
 __all__ = [
     "LOCAL_PREFIX",
@@ -27,27 +28,6 @@ __all__ = [
 
 LOCAL_PREFIX = "local/"
 
-PROVIDER_KEY_ENV: dict[str, str] = {
-    "openai": "OPENAI_API_KEY",
-    "anthropic": "ANTHROPIC_API_KEY",
-    "groq": "GROQ_API_KEY",
-    "mistral": "MISTRAL_API_KEY",
-    "cohere": "COHERE_API_KEY",
-    "together_ai": "TOGETHERAI_API_KEY",
-    "fireworks_ai": "FIREWORKS_API_KEY",
-    "deepseek": "DEEPSEEK_API_KEY",
-    "gemini": "GEMINI_API_KEY",
-    "xai": "XAI_API_KEY",
-    "openrouter": "OPENROUTER_API_KEY",
-    "perplexity": "PERPLEXITYAI_API_KEY",
-    "replicate": "REPLICATE_API_KEY",
-    "deepinfra": "DEEPINFRA_API_KEY",
-    "cerebras": "CEREBRAS_API_KEY",
-    "ai21": "AI21_API_KEY",
-    "sambanova": "SAMBANOVA_API_KEY",
-    "nvidia_nim": "NVIDIA_NIM_API_KEY",
-    "github": "GITHUB_API_KEY",
-}
 
 
 class ModelNameError(ValueError):

@@ -1,17 +1,17 @@
 """What one finished run is (`RunRecord`) and what a transcript log says about how it was made (`LogHeader`).
 
-A transcript log is JSON lines: a `LogHeader` first, then one `RunRecord` per finished run. The same
-records feed the console, the `-o` results and, through `--resume`, the next run.
+A transcript log is JSON lines: a `LogHeader` first (the run's settings, as recorded), then one `RunRecord`
+per finished run. The same records feed the console, the `-o` results and, through `--resume`, the next run.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from osmosis_local import __version__
+from osmosis_local.config.settings import EvalConfig, RolloutTestConfig
 
 HEADER_KEY = "#header"
 
@@ -77,50 +77,35 @@ class RunRecord(BaseModel):
         return self.token_usage.total_tokens
 
 
-class LogSettings(BaseModel):
-    """The settings a resumed eval must share with the log it continues; any difference is refused."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    dataset_sha256: str
-    model: str
-    base_url: str | None
-    baseline_model: str | None = None
-    baseline_base_url: str | None = None
-    eval_fns: list[str] = Field(default_factory=list)
-    max_turns: int
-    temperature: float | None
-    max_tokens: int | None
-    seed: int | None
-    tools_sha256: str
-    harness_version: str = __version__
-
-    def differences(self, other: LogSettings) -> list[str]:
-        """One ``name: log has X, this run has Y`` line per differing setting."""
-        lines = []
-        for name in type(self).model_fields:
-            mine, theirs = getattr(self, name), getattr(other, name)
-            if mine != theirs:
-                lines.append(f"{name}: the log has {mine!r}, this run has {theirs!r}")
-        return lines
+RecordedSettings = Annotated[EvalConfig | RolloutTestConfig, Field(union_mode="left_to_right")]
 
 
-class LogRunInfo(BaseModel):
-    """Settings of the run that a resume may change (so they are not compared), kept for rescore and view."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    mcp: str = ""
-    n_runs: int = 1
-    pass_threshold: float = 1.0
-    limit: int | None = None
-    offset: int = 0
-    batch_size: int = 1
-    rescore_of: str | None = None
+def _upgrade_header(data: Any) -> Any:
+    """A header written before the settings spine (``settings`` + ``run`` + ``dataset``), as today's."""
+    if not isinstance(data, dict) or "run" not in data or not isinstance(data.get("settings"), dict):
+        return data
+    old, run = data["settings"], data.get("run") or {}
+    tools = str(run.get("mcp") or "")
+    settings = {
+        **{k: v for k, v in old.items() if k in EvalConfig.model_fields},
+        "dataset": data.get("dataset", ""),
+        "mcp": None if tools.startswith(("http://", "https://")) else tools or ".",
+        "mcp_url": tools if tools.startswith(("http://", "https://")) else None,
+        "n_runs": run.get("n_runs", 1),
+        "pass_threshold": run.get("pass_threshold", 1.0),
+        "limit": run.get("limit"),
+        "offset": run.get("offset", 0),
+        "batch_size": run.get("batch_size", 1),
+        "rescore_of": run.get("rescore_of"),
+    }
+    if data.get("command") == "test":
+        settings = {k: v for k, v in settings.items() if k in RolloutTestConfig.model_fields}
+    rest = {k: v for k, v in data.items() if k not in ("settings", "run", "dataset")}
+    return {**rest, "settings": settings}
 
 
 class LogHeader(BaseModel):
-    """The first line of a transcript log."""
+    """The first line of a transcript log: the command and its settings, recorded as the run resolved them."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -128,6 +113,14 @@ class LogHeader(BaseModel):
     key: str = HEADER_KEY
     command: Literal["test", "eval", "rescore"]
     created_at: str = Field(default_factory=lambda: _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
-    dataset: str
-    settings: LogSettings
-    run: LogRunInfo = Field(default_factory=LogRunInfo)
+    settings: RecordedSettings
+
+    @model_validator(mode="before")
+    @classmethod
+    def _older_layout(cls, data: Any) -> Any:
+        return _upgrade_header(data)
+
+    @property
+    def eval_settings(self) -> EvalConfig | None:
+        """The settings of an eval or a rescore (None for the log of a `test`)."""
+        return self.settings if isinstance(self.settings, EvalConfig) else None

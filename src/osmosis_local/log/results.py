@@ -1,7 +1,8 @@
-"""The results of `test` and `eval` (`TestResult`, `EvalResult`): what the API returns and `-o` writes.
+"""The results of `test` and `eval` (`RolloutTestResult`, `EvalResult`): what the API returns and `-o` writes.
 
-The `-o` file is the result model dumped as JSON; `schema_markdown` renders the field tables the README
-shows, so the documentation is generated from these models and a test keeps the two in step.
+The `-o` file is the result model dumped as JSON (its ``config`` is the run's settings model, as the transcript
+header records them); `schema_markdown` renders the field tables the README shows, so the documentation is
+generated from these models and a test keeps the two in step.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
-from osmosis_local.config import FailUnder
+from osmosis_local.config.settings import EvalConfig, RolloutTestConfig
 from osmosis_local.log.records import TokenUsage
 from osmosis_local.redaction import NO_SECRETS, Redactor
 
@@ -113,31 +114,6 @@ class ScoreChange(_Result):
     changed: list[str] = Field(description="those runs, as row-<i>/run-<k>/<model>: before -> after")
 
 
-class EvalSettings(_Result):
-    """What was run."""
-
-    model: str = Field(description="the primary model, as typed")
-    base_url: str | None = Field(description="its endpoint, if not the provider's")
-    baseline_model: str | None = Field(description="the baseline model")
-    baseline_base_url: str | None = Field(description="the baseline's endpoint")
-    n_runs: int = Field(description="--n, runs per row")
-    pass_threshold: float = Field(description="a run passes when its score >= this")
-    eval_fns: list[str] = Field(description="the eval functions, in order")
-    dataset: str = Field(description="dataset path")
-    dataset_sha256: str = Field(description="SHA-256 of the dataset file")
-    limit: int | None = Field(description="--limit")
-    offset: int = Field(description="--offset")
-    mcp: str = Field(description="the --mcp folder, or the --mcp-url")
-    batch_size: int = Field(description="rollouts in flight at once")
-    max_turns: int = Field(description="LLM calls per rollout")
-    max_tokens: int | None = Field(description="--max-tokens")
-    temperature: float | None = Field(description="--temperature")
-    seed: int | None = Field(description="--seed")
-    fail_under: FailUnder = Field(description="--fail-under thresholds: every (all functions), per_fn")
-    harness_version: str = Field(description="osmosis-local version")
-    rescore_of: str | None = Field(default=None, description="the log that was rescored, for a rescore")
-
-
 class EvalSummary(_Result):
     total_rows: int = Field(description="rows in the window")
     total_runs: int = Field(description="runs of the primary model in this result")
@@ -156,7 +132,7 @@ class EvalResult(_Result):
     """Everything `osmosis-local eval` reports; the `-o` file is this model as JSON."""
 
     command: Literal["eval", "rescore"] = Field(default="eval", description="eval, or rescore")
-    config: EvalSettings = Field(description="what was run")
+    config: EvalConfig = Field(description="what was run: the settings, as the transcript header records them")
     summary: EvalSummary = Field(description="the figures")
     rows: list[EvalRowResult] = Field(description="every row with its runs")
     model_summaries: list[ModelSummary] | None = Field(description="per-model figures, with a baseline")
@@ -173,15 +149,7 @@ class EvalResult(_Result):
         return redactor(self.model_dump_json(indent=2)) + "\n"
 
 
-class TestSettings(_Result):
-    model: str = Field(description="the model, as typed")
-    base_url: str | None = Field(description="its endpoint, if not the provider's")
-    dataset: str = Field(description="dataset path")
-    mcp: str = Field(description="the --mcp folder, or the --mcp-url")
-    max_turns: int = Field(description="LLM calls per rollout")
-
-
-class TestSummary(_Result):
+class RolloutTestSummary(_Result):
     total: int = Field(description="rows run")
     passed: int = Field(description="rows whose rollout ended with a final answer")
     failed: int = Field(description="rows that failed, ran out of turns or were cut off")
@@ -192,7 +160,7 @@ class TestSummary(_Result):
     finish_reasons: dict[str, int] = Field(description="rows per finish reason")
 
 
-class TestRowResult(_Result):
+class RolloutTestRowResult(_Result):
     row_index: int = Field(description="absolute index of the row")
     success: bool = Field(description="the row passed")
     error: str | None = Field(description="why it did not")
@@ -202,14 +170,12 @@ class TestRowResult(_Result):
     finish_reason: str = Field(description="stop, length, max_turns or error")
 
 
-class TestResult(_Result):
+class RolloutTestResult(_Result):
     """Everything `osmosis-local test` reports; the `-o` file is this model as JSON."""
 
-    __test__ = False  # not a pytest test class
-
-    config: TestSettings = Field(description="what was run")
-    summary: TestSummary = Field(description="the counts")
-    results: list[TestRowResult] = Field(description="one entry per row, in order")
+    config: RolloutTestConfig = Field(description="what was run: the settings, as the transcript header records them")
+    summary: RolloutTestSummary = Field(description="the counts")
+    results: list[RolloutTestRowResult] = Field(description="one entry per row, in order")
     transcript_log: str = Field(description="the JSONL transcript log of the rows")
     exit_code: int = Field(description="0 when every row passed, else 1")
 
@@ -217,7 +183,7 @@ class TestResult(_Result):
         return redactor(self.model_dump_json(indent=2)) + "\n"
 
 
-def write_results(path: str | Path, result: EvalResult | TestResult, redactor: Redactor = NO_SECRETS) -> Path:
+def write_results(path: str | Path, result: EvalResult | RolloutTestResult, redactor: Redactor = NO_SECRETS) -> Path:
     """The `-o` JSON file, parent folders created."""
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -233,6 +199,8 @@ def write_results(path: str | Path, result: EvalResult | TestResult, redactor: R
 def _type_text(annotation: Any) -> str:
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _type_text(args[0])
     if origin in (typing.Union, types.UnionType):
         parts = [_type_text(a) for a in args if a is not type(None)]
         return " or ".join(parts) + (" or null" if type(None) in args else "")
@@ -246,13 +214,16 @@ def _type_text(annotation: Any) -> str:
         return "null"
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return "object"
-    return {str: "string", int: "integer", float: "number", bool: "boolean"}.get(annotation, str(annotation))
+    names = {str: "string", int: "integer", float: "number", bool: "boolean", Path: "string (a path)"}
+    return names.get(annotation, str(annotation))
 
 
 def _nested_model(annotation: Any) -> tuple[type[BaseModel], str] | None:
     """The model inside a field's type, and the path suffix to reach its fields."""
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _nested_model(args[0])
     if origin in (typing.Union, types.UnionType):
         for arg in args:
             found = _nested_model(arg)
@@ -274,6 +245,8 @@ def schema_fields(model: type[BaseModel], prefix: str = "") -> list[tuple[str, s
     """``(dotted path, type, description)`` of every field, nested models expanded."""
     rows: list[tuple[str, str, str]] = []
     for name, info in model.model_fields.items():
+        if info.exclude:  # never written (API keys)
+            continue
         path = f"{prefix}{name}"
         rows.append((path, _type_text(info.annotation), info.description or ""))
         nested = _nested_model(info.annotation)

@@ -12,6 +12,7 @@ only the file, the line number and the record key.
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import logging
 import math
@@ -27,9 +28,11 @@ from osmosis_local.log.records import HEADER_KEY, LogHeader, RunRecord, run_key
 from osmosis_local.redaction import NO_SECRETS, Redactor
 
 __all__ = [
+    "RUNS_DIR",
     "LoadedLog",
     "RunLog",
     "TranscriptLog",
+    "default_log_path",
     "encode_record",
     "load_completed",
     "read_log",
@@ -38,6 +41,14 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+RUNS_DIR = Path(".osmosis-local") / "runs"
+
+
+def default_log_path(command: str) -> Path:
+    """``.osmosis-local/runs/<command>-<time>.jsonl``: where a run's transcript goes without ``--log``."""
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return RUNS_DIR / f"{command}-{stamp}.jsonl"
 
 
 def _json_safe(value: Any) -> Any:

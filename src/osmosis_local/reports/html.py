@@ -15,12 +15,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from osmosis_local.config import FailUnder
-from osmosis_local.errors import SetupError
-from osmosis_local.log.records import LogHeader, RunRecord
-from osmosis_local.log.results import EvalResult, EvalSettings
+from osmosis_local.config.settings import FailUnder
+from osmosis_local.errors import LogReadError
+from osmosis_local.log.records import RunRecord
+from osmosis_local.log.results import EvalResult
+from osmosis_local.log.summary import build_eval_result
 from osmosis_local.log.transcript import read_log
-from osmosis_local.runner.evaluation import build_eval_result
 
 __all__ = ["load_report_input", "render_report"]
 
@@ -34,41 +34,31 @@ def _color(score: float | None, lo: float = 0.0, hi: float = 1.0) -> str:
     return PALETTE[round(t * (len(PALETTE) - 1))]
 
 
-def _settings_from_header(header: LogHeader, n_runs: int) -> EvalSettings:
-    s, run = header.settings, header.run
-    return EvalSettings(
-        model=s.model, base_url=s.base_url, baseline_model=s.baseline_model, baseline_base_url=s.baseline_base_url,
-        n_runs=n_runs, pass_threshold=run.pass_threshold, eval_fns=list(s.eval_fns), dataset=header.dataset,
-        dataset_sha256=s.dataset_sha256, limit=run.limit, offset=run.offset, mcp=run.mcp, batch_size=run.batch_size,
-        max_turns=s.max_turns, max_tokens=s.max_tokens, temperature=s.temperature, seed=s.seed, fail_under=FailUnder(),
-        harness_version=s.harness_version, rescore_of=run.rescore_of,
-    )  # fmt: skip
-
-
 def load_report_input(path: Path) -> tuple[EvalResult, list[RunRecord]]:
     """The result and the run records behind a transcript log, or behind a results file (`-o`) and its log."""
     if not path.is_file():
-        raise SetupError(f"Not found: {path}")
+        raise LogReadError(f"Not found: {path}")
     text = path.read_text(encoding="utf-8", errors="replace")
     if path.suffix == ".json":
         try:
             result = EvalResult.model_validate_json(text)
         except ValueError as exc:
-            raise SetupError(f"{path} is not an eval results file (-o of eval or rescore): {exc}") from None
+            raise LogReadError(f"{path} is not an eval results file (-o of eval or rescore): {exc}") from None
         log = Path(result.transcript_log)
         records = list(read_log(log).latest().values()) if log.is_file() else []
         return result, records
     loaded = read_log(path)
-    if loaded.header is None or loaded.header.command == "test":
-        raise SetupError(f"{path} is not the transcript log of an eval or a rescore (no eval settings header)")
+    header = loaded.header
+    settings = header.eval_settings if header is not None else None
+    if header is None or settings is None or header.command == "test":
+        raise LogReadError(f"{path} is not the transcript log of an eval or a rescore (no eval settings header)")
     records = list(loaded.latest().values())
     if not records:
-        raise SetupError(f"{path} holds no finished runs")
-    header = loaded.header
-    n_runs = max(header.run.n_runs, 1 + max(r.run_index for r in records))
+        raise LogReadError(f"{path} holds no finished runs")
+    n_runs = max(settings.n_runs, 1 + max(r.run_index for r in records))
     tags = sorted({r.model_tag for r in records}, key=lambda t: t != "primary")
     result = build_eval_result(
-        settings=_settings_from_header(header, n_runs), fail_under=FailUnder(),
+        config=settings.model_copy(update={"n_runs": n_runs, "fail_under": FailUnder()}),
         row_indices=sorted({r.row_index for r in records}),
         models=[(tag, next(r.model for r in records if r.model_tag == tag)) for tag in tags], records=records,
         expected_items=len(records), wall_ms=0.0, log_path=path, stop_reason=None, judge=None,

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from osmosis_local.errors import SetupError
+from osmosis_local.errors import LogReadError
 from osmosis_local.log.records import RunRecord
 from osmosis_local.log.results import EvalResult
 from osmosis_local.reports.html import load_report_input
@@ -116,7 +116,7 @@ def build_inspect_log(result: EvalResult, records: list[RunRecord]) -> Any:
         ))  # fmt: skip
     created = min((r.started_at for r in primary if r.started_at), default="") or _dt.datetime.now(_dt.UTC).isoformat()
     spec = EvalSpec(
-        created=created, task="osmosis-local", dataset=EvalDataset(name=Path(c.dataset).name, location=c.dataset,
+        created=created, task="osmosis-local", dataset=EvalDataset(name=Path(c.dataset).name, location=str(c.dataset),
                                                                   samples=s.total_rows),  # fmt: skip
         model=c.model, model_base_url=c.base_url, config=EvalConfig(epochs=c.n_runs, message_limit=None),
         task_args={"settings": c.model_dump(mode="json"), "baseline_runs": len(records) - len(primary)},
@@ -132,10 +132,10 @@ def export_inspect(source: Path, target: Path) -> Path:
     try:
         from inspect_ai.log import write_eval_log
     except ImportError:
-        raise SetupError(f"Exporting to inspect needs inspect-ai, the [inspect] extra: {INSTALL_HINT}") from None
+        raise LogReadError(f"Exporting to inspect needs inspect-ai, the [inspect] extra: {INSTALL_HINT}") from None
     result, records = load_report_input(source)
     if not records:
-        raise SetupError(f"No run records to export (the transcript log {result.transcript_log} is missing)")
+        raise LogReadError(f"No run records to export (the transcript log {result.transcript_log} is missing)")
     target.parent.mkdir(parents=True, exist_ok=True)
     write_eval_log(build_inspect_log(result, records), str(target))
     return target

@@ -2,7 +2,7 @@
 
 Compared with the SDK (docs/contract.md, weak spot 14), this version
 - validates every input before looking up the API key (see `spec`);
-- retries 429/5xx/timeouts with backoff, honouring Retry-After (`llm_call`); tune with
+- retries 429/5xx/timeouts with backoff, honouring Retry-After (`osmosis_local.llm`); tune with
   ``model_info["retry"]`` (a `RetryPolicy`, a dict of its fields, or an attempt count) or the env knobs
   ``OSMOSIS_RUBRIC_RETRY_ATTEMPTS`` / ``OSMOSIS_RUBRIC_RETRY_WAIT_S``;
 - parses replies leniently (fences, ``<think>``, JSON inside prose, tool-call replies, numeric-string
@@ -24,12 +24,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from osmosis_local.errors import ModelNotFoundError, ProviderRequestError
-from osmosis_local.llm.llm_call import LLMCallError, acompletion_with_retry, completion_with_retry, redact, usage_of
+from osmosis_local.llm.base import ModelReply
+from osmosis_local.llm.retry import LLMCallError, OnRetry
+from osmosis_local.llm.transport import acomplete, complete
+from osmosis_local.redaction import redact
 from osmosis_local.rubric import prompt
 from osmosis_local.rubric.cache import VerdictCache, cache_key
 from osmosis_local.rubric.parse import JudgeReplyError, verdict_from_response
@@ -127,7 +130,7 @@ def _endpoint_ready(spec: JudgeSpec) -> JudgeSpec:
     return spec.with_base_url(base_url)
 
 
-def _on_retry(spec: JudgeSpec) -> Callable[[LLMCallError, int, float], None]:
+def _on_retry(spec: JudgeSpec) -> OnRetry:
     def log(exc: LLMCallError, attempt: int, sleep_s: float) -> None:
         logger.warning(
             "rubric judge %s/%s attempt %d failed (%s); retrying in %.2fs",
@@ -155,22 +158,13 @@ def _call_error(spec: JudgeSpec, exc: LLMCallError) -> ProviderRequestError:
     return ProviderRequestError(spec.provider, spec.model, detail)
 
 
-def _dump(response: Any) -> dict[str, Any]:
-    if isinstance(response, dict):
-        return response
-    dump = getattr(response, "model_dump", None)
-    if callable(dump):
-        return dump()
-    raise TypeError(f"unexpected response type {type(response).__name__}")
-
-
-def _finish(plan: _Plan, response: Any, details: bool) -> Any:
+def _finish(plan: _Plan, reply: ModelReply, details: bool) -> Any:
     spec = plan.spec
     secrets = _secrets(spec)
-    prompt_tokens, completion_tokens = usage_of(response)
+    prompt_tokens, completion_tokens = reply.prompt_tokens, reply.completion_tokens
     record_call(prompt_tokens, completion_tokens)
+    raw: Any = reply.raw
     try:
-        raw = _dump(response)
         verdict = verdict_from_response(raw)
     except (JudgeReplyError, TypeError) as exc:
         raise ProviderRequestError(spec.provider, spec.model, redact(f"Unusable judge reply: {exc}", secrets)) from None
@@ -218,7 +212,7 @@ def evaluate_rubric(
     spec = _endpoint_ready(plan.spec)
     request = build_request(spec, plan.system, plan.user)
     try:
-        response = completion_with_retry(request, policy=spec.retry, secrets=_secrets(spec), on_retry=_on_retry(spec))
+        response = complete(request, policy=spec.retry, secrets=_secrets(spec), on_retry=_on_retry(spec))
     except LLMCallError as exc:
         raise _call_error(spec, exc) from None
     return _finish(plan, response, return_details)
@@ -248,9 +242,7 @@ async def aevaluate_rubric(
     spec = await asyncio.to_thread(_endpoint_ready, plan.spec) if plan.spec.kind == "local" else plan.spec
     request = build_request(spec, plan.system, plan.user)
     try:
-        response = await acompletion_with_retry(
-            request, policy=spec.retry, secrets=_secrets(spec), on_retry=_on_retry(spec)
-        )
+        response = await acomplete(request, policy=spec.retry, secrets=_secrets(spec), on_retry=_on_retry(spec))
     except LLMCallError as exc:
         raise _call_error(spec, exc) from None
     return _finish(plan, response, return_details)

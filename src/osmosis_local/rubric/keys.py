@@ -13,19 +13,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from osmosis_local.errors import MissingAPIKeyError
+from osmosis_local.llm.provider_keys import JUDGE_KEY_ENV
 
-DEFAULT_API_KEY_ENV: dict[str, str] = {
-    "openai": "OPENAI_API_KEY",
-    "anthropic": "ANTHROPIC_API_KEY",
-    "xai": "XAI_API_KEY",
-    "gemini": "GEMINI_API_KEY",
-    "google": "GEMINI_API_KEY",
-    "openrouter": "OPENROUTER_API_KEY",
-    "cerebras": "CEREBRAS_API_KEY",
-    "azure": "AZURE_API_KEY",
-    "bedrock": "AWS_ACCESS_KEY_ID",
-    "vertex_ai": "GOOGLE_APPLICATION_CREDENTIALS",
-}
+DEFAULT_API_KEY_ENV = JUDGE_KEY_ENV  # the judge's default key variable per provider
 
 # Sent to OpenAI-compatible endpoints that need no key: the OpenAI client refuses an empty one.
 PLACEHOLDER_KEY = "no-key-required"

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from osmosis_local.rubric.spec import JudgeSpec
+from osmosis_local.types import CompletionRequest
 
 SCHEMA_NAME = "reward_rubric_response"
 
@@ -65,10 +66,10 @@ def response_format(spec: JudgeSpec, model_id: str) -> dict[str, Any] | None:
     return None
 
 
-def build_request(spec: JudgeSpec, system: str, user: str) -> dict[str, Any]:
-    """The kwargs for ``litellm.completion``; ``spec.base_url`` must be set for non-hosted judges."""
+def build_request(spec: JudgeSpec, system: str, user: str) -> CompletionRequest:
+    """The judge's request (litellm-style keywords); ``spec.base_url`` must be set for non-hosted judges."""
     model_id = litellm_model_id(spec)
-    request: dict[str, Any] = {
+    request: CompletionRequest = {
         "model": model_id,
         "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
         "timeout": spec.timeout,

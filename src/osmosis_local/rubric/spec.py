@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from osmosis_local.llm.llm_call import RetryPolicy
+from osmosis_local.llm.retry import RetryPolicy
 from osmosis_local.rubric.cache import resolve_cache_dir
 from osmosis_local.rubric.keys import resolve_api_key, resolve_endpoint_key
 

@@ -12,43 +12,31 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from osmosis_local.llm.llm_call import LLMCallError
+from osmosis_local.llm.base import ModelReply
+from osmosis_local.llm.chat_model import ChatModel
+from osmosis_local.llm.retry import LLMCallError
 from osmosis_local.log.records import ToolCallRecord
+from osmosis_local.types import Message, SystemMessage, ToolCall, ToolMessage, ToolSpec, UserMessage
+
+if TYPE_CHECKING:  # pragma: no cover
+    from osmosis_local.tools.runner import ToolCallOutcome
 
 logger = logging.getLogger(__name__)
-
-
-class ChatModel(Protocol):
-    """What the loop needs from a model: one chat turn."""
-
-    async def chat(
-        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], *, seed: int | None = None
-    ) -> ChatTurn: ...
 
 
 class ToolCaller(Protocol):
     """What the loop needs from the tool side: run one call, never raise for tool problems."""
 
-    async def call(self, name: str, arguments: Any, *, call_id: str) -> Any: ...
-
-
-@dataclass
-class ChatTurn:
-    """One assistant reply, normalised to a plain OpenAI message dict."""
-
-    message: dict[str, Any]
-    finish_reason: str | None
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
+    async def call(self, name: str, arguments_json: str | None, *, call_id: str) -> ToolCallOutcome: ...
 
 
 @dataclass
 class RolloutResult:
     """Everything one rollout produced; `success` means the loop finished without an exception."""
 
-    messages: list[dict[str, Any]]
+    messages: list[Message]
     finish_reason: str
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -70,21 +58,22 @@ class RolloutResult:
     def solution_str(self) -> str:
         """``str()`` of the last assistant content that is not None, else ``""`` (what simple eval fns score)."""
         for message in reversed(self.messages):
-            if message.get("role") == "assistant" and message.get("content") is not None:
+            if message["role"] == "assistant" and message.get("content") is not None:
                 return str(message["content"])
         return ""
 
 
-
 # Called after each LLM turn (interactive mode); returning False aborts the rollout.
-StepHook = Callable[[int, ChatTurn, list[dict[str, Any]]], Awaitable[bool]]
+StepHook = Callable[[int, ModelReply, list[Message]], Awaitable[bool]]
 # Called after the tools of a turn ran (interactive mode shows the results).
 ToolsHook = Callable[[list[ToolCallRecord]], Awaitable[None]]
 
 
-def initial_messages(system_prompt: str, user_prompt: str) -> list[dict[str, Any]]:
+def initial_messages(system_prompt: str, user_prompt: str) -> list[Message]:
     """The raw row strings, system then user."""
-    return [{"role": "system", "content": system_prompt}, {"role": "user", "content": user_prompt}]
+    system: SystemMessage = {"role": "system", "content": system_prompt}
+    user: UserMessage = {"role": "user", "content": user_prompt}
+    return [system, user]
 
 
 async def run_rollout(
@@ -92,7 +81,7 @@ async def run_rollout(
     system_prompt: str,
     user_prompt: str,
     model: ChatModel,
-    tools: list[dict[str, Any]],
+    tools: list[ToolSpec],
     tool_caller: ToolCaller,
     max_turns: int,
     seed: int | None = None,
@@ -115,17 +104,13 @@ async def run_rollout(
                 result.finish_reason = "aborted"
                 result.error = "Aborted by user"
                 break
-            calls = reply.message.get("tool_calls") or []
+            calls = reply.tool_calls
             if not calls:
                 result.finish_reason = "length" if reply.finish_reason == "length" else "stop"
                 break
-            records = []
-            for call in calls:
-                records.append(await _run_tool_call(call, tool_caller))
+            records = [await _run_tool_call(call, tool_caller) for call in calls]
             result.tool_calls.extend(records)
-            result.messages.extend(
-                {"role": "tool", "content": r.content, "tool_call_id": r.call_id} for r in records
-            )
+            result.messages.extend(_tool_message(r) for r in records)
             if on_tools is not None:
                 await on_tools(records)
     except LLMCallError as exc:
@@ -140,18 +125,22 @@ async def run_rollout(
     return result
 
 
-async def _run_tool_call(call: dict[str, Any], tool_caller: ToolCaller) -> ToolCallRecord:
-    function = call.get("function") or {}
+def _tool_message(record: ToolCallRecord) -> ToolMessage:
+    return {"role": "tool", "content": record.content, "tool_call_id": record.call_id}
+
+
+async def _run_tool_call(call: ToolCall, tool_caller: ToolCaller) -> ToolCallRecord:
+    function = call["function"]
     call_id = call.get("id") or f"call_{uuid.uuid4().hex[:10]}"
     call["id"] = call_id
-    name = str(function.get("name") or "")
-    arguments = function.get("arguments")
-    outcome = await tool_caller.call(name, arguments if arguments is not None else "{}", call_id=call_id)
+    name = function["name"]
+    arguments = function["arguments"]
+    outcome = await tool_caller.call(name, arguments, call_id=call_id)
     return ToolCallRecord(
         call_id=call_id,
         name=name,
         arguments=arguments,
-        content=str(outcome.content),
-        is_error=bool(outcome.is_error),
-        duration_ms=float(getattr(outcome, "duration_ms", 0.0) or 0.0),
+        content=outcome.content,
+        is_error=outcome.is_error,
+        duration_ms=outcome.duration_ms,
     )

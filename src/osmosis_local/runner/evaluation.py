@@ -1,8 +1,8 @@
-"""The eval core: rollouts in a bounded pool, scored, logged, resumable, summarised into an `EvalResult`.
+"""The eval core: rollouts in a bounded pool, scored, logged, resumable; the result built from the records.
 
-`aevaluate` is what both the `eval` command and the Python API run. `build_eval_result` computes every
-figure from the run records (through `stats`), so the console, the `-o` file and the API agree, and a
-rescore of a log reuses it.
+`aevaluate` is what both the `eval` command and the Python API run. The transcript header records the run's
+settings as resolved, ``--resume`` compares them with the log's (`resume_differences`), and the result is
+built by `osmosis_local.log.summary.build_eval_result`, which rescore and view call too.
 """
 
 from __future__ import annotations
@@ -14,29 +14,16 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from osmosis_local import __version__
-from osmosis_local.config import EvalConfig, FailUnder
+from osmosis_local.config.settings import EvalConfig, resume_differences
 from osmosis_local.content.dataset import DatasetRow
-from osmosis_local.errors import EXIT_FAIL_UNDER, EXIT_FAILED, EXIT_OK, SettingsMismatchError
-from osmosis_local.log.records import LogHeader, LogRunInfo, LogSettings, RunRecord, run_key
-from osmosis_local.log.results import (
-    Comparison,
-    EvalFnStats,
-    EvalResult,
-    EvalRowResult,
-    EvalRunResult,
-    EvalSettings,
-    EvalSummary,
-    JudgeUsage,
-    ModelSummary,
-    write_results,
-)
-from osmosis_local.log.stats import NoScore, Score, eval_fn_summary, paired_comparison
-from osmosis_local.log.transcript import RunLog, read_log
+from osmosis_local.errors import SettingsMismatchError
+from osmosis_local.log.records import LogHeader, RunRecord, run_key
+from osmosis_local.log.results import EvalResult, write_results
+from osmosis_local.log.summary import build_eval_result, judge_delta
+from osmosis_local.log.transcript import RunLog, default_log_path, read_log
 from osmosis_local.redaction import Redactor
-from osmosis_local.runner.session import ModelChoice, RunHooks, Session, default_log_path, open_session
+from osmosis_local.runner.session import ModelChoice, RunHooks, Session, open_session
 
 # The pool's workers take their first rollout a little apart instead of all at once. Rollouts started
 # together send their requests together, get their answers together, and then queue for the one
@@ -115,28 +102,7 @@ class _Progress:
     stop_reason: str | None = None
 
 
-def _shared_settings(config: EvalConfig, session: Session) -> dict[str, Any]:
-    """The settings both the transcript header and the results record, from one place."""
-    return {
-        "dataset_sha256": session.dataset_sha256,
-        "model": config.model.name,
-        "base_url": config.model.base_url,
-        "baseline_model": config.baseline.name if config.baseline else None,
-        "baseline_base_url": config.baseline.base_url if config.baseline else None,
-        "eval_fns": list(config.eval_fns),
-        "max_turns": config.max_turns,
-        "temperature": config.temperature,
-        "max_tokens": config.max_tokens,
-        "seed": config.seed,
-    }
-
-
-def log_settings(config: EvalConfig, session: Session) -> LogSettings:
-    """The settings a transcript log records, and a resumed eval must match."""
-    return LogSettings(**_shared_settings(config, session), tools_sha256=session.tools_sha256)
-
-
-def _resumable_runs(config: EvalConfig, settings: LogSettings) -> tuple[dict[str, RunRecord], bool]:
+def _resumable_runs(config: EvalConfig, resolved: EvalConfig) -> tuple[dict[str, RunRecord], bool]:
     """The finished runs of the ``--resume`` log, and whether it already has a header.
 
     A log made with other settings is refused, naming each difference; failed runs are run again.
@@ -144,12 +110,12 @@ def _resumable_runs(config: EvalConfig, settings: LogSettings) -> tuple[dict[str
     if config.resume is None or not config.resume.exists():
         return {}, False
     loaded = read_log(config.resume)
-    if loaded.header is None:
+    if loaded.header is None or loaded.header.eval_settings is None:
         raise SettingsMismatchError(
             f"--resume {config.resume}: the log has no settings header (made by another tool or an older "
             "osmosis-local), so it cannot be checked against this run; start a new log with --log"
         )
-    differences = loaded.header.settings.differences(settings)
+    differences = resume_differences(loaded.header.eval_settings, resolved)
     if differences:
         listing = "\n".join(f"  - {line}" for line in differences)
         raise SettingsMismatchError(
@@ -167,26 +133,22 @@ async def aevaluate(config: EvalConfig, hooks: EvalHooks | None = None) -> EvalR
     hooks = hooks or EvalHooks()
     resumed: list[tuple[dict[str, RunRecord], bool]] = []
 
-    def check_resume(session: Session) -> None:
-        resumed.append(_resumable_runs(config, log_settings(config, session)))
+    def check_resume(session: Session[EvalConfig]) -> None:
+        resumed.append(_resumable_runs(config, session.config))
 
     async with open_session(
-        config,
-        hooks,
-        eval_fns=config.eval_fns,
-        baseline=config.baseline,
-        before_preflight=check_resume if config.resume is not None else None,
+        config, hooks, before_preflight=check_resume if config.resume is not None else None
     ) as session:
         done, has_header = resumed[0] if resumed else ({}, False)
-        return await _run(config, hooks, session, done, has_header)
+        return await _run(hooks, session, done, has_header)
 
 
 async def _run(
-    config: EvalConfig, hooks: EvalHooks, session: Session, done: dict[str, RunRecord], has_header: bool
+    hooks: EvalHooks, session: Session[EvalConfig], done: dict[str, RunRecord], has_header: bool
 ) -> EvalResult:
     from osmosis_local.rubric import judge_usage
 
-    settings = log_settings(config, session)
+    config = session.config
     warnings = list(session.warnings)
     batch_size = config.batch_size
     if any(m.is_local for m in session.models) and batch_size > 1:
@@ -196,7 +158,7 @@ async def _run(
     items = [
         _Item(row, run_index, model)
         for row in session.rows
-        for run_index in range(config.n)
+        for run_index in range(config.n_runs)
         for model in session.models
     ]
     progress = _Progress()
@@ -209,7 +171,7 @@ async def _run(
             models=session.models,
             eval_fns=[(fn.name, fn.mode) for fn in session.eval_fns],
             rows=len(session.rows),
-            runs_per_row=config.n,
+            runs_per_row=config.n_runs,
             batch_size=batch_size,
             tools=len(session.tools),
             warnings=warnings,
@@ -222,11 +184,7 @@ async def _run(
     started = time.perf_counter()
     with RunLog(log_path, redactor=session.redactor) as log:
         if not has_header:
-            run_info = LogRunInfo(
-                mcp=config.tool_source, n_runs=config.n, pass_threshold=config.pass_threshold, limit=config.limit,
-                offset=config.offset, batch_size=config.batch_size,
-            )  # fmt: skip
-            log.write_header(LogHeader(command="eval", dataset=str(config.dataset), settings=settings, run=run_info))
+            log.write_header(LogHeader(command="eval", settings=config))
         queue: asyncio.Queue[_Item] = asyncio.Queue()
         for item in todo:
             queue.put_nowait(item)
@@ -251,8 +209,7 @@ async def _run(
             await asyncio.gather(*(worker(i) for i in range(min(batch_size, max(1, len(todo))))))
     wall_ms = (time.perf_counter() - started) * 1000
     result = build_eval_result(
-        settings=eval_settings(config, session),
-        fail_under=config.fail_under,
+        config=config,
         row_indices=[row.row_index for row in session.rows],
         models=[(m.tag, m.display_name) for m in session.models],
         records=list(progress.records.values()),
@@ -266,165 +223,3 @@ async def _run(
         hooks.note(f"Results written to {write_results(config.output, result, session.redactor)}")
     hooks.finished(result)
     return result
-
-
-def eval_settings(config: EvalConfig, session: Session) -> EvalSettings:
-    return EvalSettings(
-        **_shared_settings(config, session),
-        n_runs=config.n,
-        pass_threshold=config.pass_threshold,
-        dataset=str(config.dataset),
-        limit=config.limit,
-        offset=config.offset,
-        mcp=config.tool_source,
-        batch_size=config.batch_size,
-        fail_under=config.fail_under,
-        harness_version=__version__,
-    )
-
-
-def judge_delta(before: dict[str, int], after: dict[str, int]) -> JudgeUsage | None:
-    """What rubric judges spent between two `judge_usage()` snapshots; None when no judge ran."""
-    delta = {key: after.get(key, 0) - before.get(key, 0) for key in JudgeUsage.model_fields}
-    return JudgeUsage(**delta) if delta["calls"] or delta["cache_hits"] else None
-
-
-def run_score(record: RunRecord, fn: str) -> Score:
-    """The record's score for ``fn``, or why it has none."""
-    if fn in record.scores:
-        return record.scores[fn]
-    if fn in record.score_errors:
-        return NoScore.ERROR
-    return NoScore.RUN_FAILED
-
-
-def fn_stats(
-    records: Sequence[RunRecord], fn: str, row_indices: Sequence[int], *, threshold: float, n: int
-) -> EvalFnStats:
-    """The figures of one eval function over one model's records."""
-    by_row: dict[int, list[Score]] = {index: [] for index in row_indices}
-    for record in sorted(records, key=lambda r: (r.row_index, r.run_index)):
-        if record.row_index in by_row:
-            by_row[record.row_index].append(run_score(record, fn))
-    return EvalFnStats(**eval_fn_summary(list(by_row.values()), threshold=threshold, n_requested=n))
-
-
-def _problems(
-    stats: dict[str, EvalFnStats], primary: Sequence[RunRecord], fail_under: FailUnder, stop_reason: str | None
-) -> tuple[list[str], int]:
-    """Why the eval must exit non-zero, and the code: 1 for a broken run, else 3 for a missed gate."""
-    failed: list[str] = []
-    if stop_reason:
-        failed.append(f"stopped by a systemic error: {stop_reason}")
-    for name, s in stats.items():
-        if s.errors and s.scored == 0 and s.errors == sum(1 for r in primary if r.success):
-            first = next(r.score_errors[name] for r in primary if name in r.score_errors)
-            failed.append(f"{name} raised on every run it scored ({s.errors}); the first error: {first}")
-    gates: list[str] = []
-    for name, s in stats.items():
-        threshold = fail_under.threshold_for(name)
-        if threshold is None:
-            continue
-        value = s.mean_all_runs
-        if value is None or value < threshold:
-            shown = "none (no runs)" if value is None else f"{value:.4f}"
-            gates.append(f"--fail-under {threshold:g}: mean over all runs of {name} is {shown}")
-    code = EXIT_FAILED if failed else EXIT_FAIL_UNDER if gates else EXIT_OK
-    return failed + gates, code
-
-
-def build_eval_result(
-    *,
-    settings: EvalSettings,
-    fail_under: FailUnder,
-    row_indices: Sequence[int],
-    models: Sequence[tuple[str, str]],
-    records: Sequence[RunRecord],
-    expected_items: int,
-    wall_ms: float,
-    log_path: Path,
-    stop_reason: str | None,
-    judge: JudgeUsage | None,
-    command: str = "eval",
-) -> EvalResult:
-    """Every figure of an eval, from its run records."""
-    names = settings.eval_fns
-    by_tag = {tag: [r for r in records if r.model_tag == tag] for tag, _ in models}
-    primary = by_tag["primary"]
-
-    def stats_of(tag_records: Sequence[RunRecord]) -> dict[str, EvalFnStats]:
-        return {
-            name: fn_stats(tag_records, name, row_indices, threshold=settings.pass_threshold, n=settings.n_runs)
-            for name in names
-        }
-
-    primary_stats = stats_of(primary)
-    problems, exit_code = _problems(primary_stats, primary, fail_under, stop_reason)
-    summary = EvalSummary(
-        total_rows=len(row_indices),
-        total_runs=len(primary),
-        expected_runs=len(row_indices) * settings.n_runs,
-        failed_runs=sum(1 for r in primary if not r.success),
-        stopped_early=stop_reason is not None and len(records) < expected_items,
-        stop_reason=stop_reason,
-        eval_fns=primary_stats,
-        total_tokens=sum(r.tokens for r in primary),
-        total_duration_ms=round(wall_ms, 1),
-        judge_usage=judge,
-        problems=problems,
-    )
-    rows = []
-    for index in row_indices:
-        row_records = sorted(
-            (r for r in records if r.row_index == index), key=lambda r: (r.run_index, r.model_tag != "primary")
-        )
-        rows.append(EvalRowResult(row_index=index, runs=[_run_result(r) for r in row_records]))
-    model_summaries = comparison = None
-    if len(models) > 1:
-        model_summaries = [
-            ModelSummary(
-                model=display,
-                model_tag=tag,
-                total_runs=len(by_tag[tag]),
-                failed_runs=sum(1 for r in by_tag[tag] if not r.success),
-                total_tokens=sum(r.tokens for r in by_tag[tag]),
-                total_duration_ms=round(sum(r.duration_ms for r in by_tag[tag]), 1),
-                eval_fns=stats_of(by_tag[tag]),
-            )
-            for tag, display in models
-        ]
-        comparison = {
-            name: Comparison(
-                **paired_comparison(
-                    {(r.row_index, r.run_index): run_score(r, name) for r in primary},
-                    {(r.row_index, r.run_index): run_score(r, name) for r in by_tag["baseline"]},
-                )
-            )
-            for name in names
-        }
-    return EvalResult(
-        command=command,
-        config=settings,
-        summary=summary,
-        rows=rows,
-        model_summaries=model_summaries,
-        comparison=comparison,
-        transcript_log=str(log_path),
-        exit_code=exit_code,
-    )
-
-
-def _run_result(record: RunRecord) -> EvalRunResult:
-    return EvalRunResult(
-        run_index=record.run_index,
-        model_tag=record.model_tag,
-        success=record.success,
-        error=record.error,
-        finish_reason=record.finish_reason,
-        seed=record.seed,
-        scores=record.scores,
-        score_errors=record.score_errors,
-        duration_ms=record.duration_ms,
-        tokens=record.tokens,
-        answer=record.answer,
-    )

@@ -1,4 +1,4 @@
-"""The test core: every row once, sequentially, and which rows reach a final answer (`TestResult`).
+"""The test core: every row once, sequentially, and which rows reach a final answer (`RolloutTestResult`).
 
 A row passes when its rollout ends with an answer (finish reason ``stop``). Running out of turns while
 still calling tools (``max_turns``) or being cut off (``length``) fails it, because a policy that never
@@ -11,41 +11,33 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from osmosis_local.config import TestConfig
+from osmosis_local.config.settings import RolloutTestConfig
 from osmosis_local.errors import EXIT_FAILED, EXIT_OK
-from osmosis_local.log.records import RunRecord
-from osmosis_local.log.results import (
-    TestResult,
-    TestRowResult,
-    TestSettings,
-    TestSummary,
-    write_results,
-)
-from osmosis_local.log.transcript import RunLog
+from osmosis_local.log.records import LogHeader, RunRecord
+from osmosis_local.log.results import RolloutTestResult, RolloutTestRowResult, RolloutTestSummary, write_results
+from osmosis_local.log.transcript import RunLog, default_log_path
 from osmosis_local.redaction import Redactor
-from osmosis_local.runner.session import RunHooks, default_log_path, open_session
+from osmosis_local.runner.session import RunHooks, open_session
 
 PASSING_FINISH_REASONS = frozenset({"stop"})
 
 
-class TestHooks(RunHooks):
+class RolloutTestHooks(RunHooks):
     """What a test run tells its caller as it goes (no-ops here)."""
-
-    __test__ = False  # not a pytest test class
 
     def started(
         self, *, model: str, rows: int, tools: int, warnings: list[str], log_path: Path, redactor: Redactor
     ) -> None:
         """Set-up is done; ``redactor`` masks the run's keys."""
 
-    def row_finished(self, index: int, total: int, row: TestRowResult) -> None:
+    def row_finished(self, index: int, total: int, row: RolloutTestRowResult) -> None:
         """Row ``index`` of ``total`` finished."""
 
-    def finished(self, result: TestResult) -> None:
+    def finished(self, result: RolloutTestResult) -> None:
         """The run is over; ``result`` is what `-o` writes."""
 
 
-def row_result(record: RunRecord) -> TestRowResult:
+def row_result(record: RunRecord) -> RolloutTestRowResult:
     """A run record as the test verdict of its row."""
     passed = record.success and record.finish_reason in PASSING_FINISH_REASONS
     error = record.error
@@ -55,7 +47,7 @@ def row_result(record: RunRecord) -> TestRowResult:
             if record.finish_reason == "max_turns"
             else f"the model stopped without a final answer (finish_reason={record.finish_reason}; raise --max-tokens?)"
         )
-    return TestRowResult(
+    return RolloutTestRowResult(
         row_index=record.row_index,
         success=passed,
         error=error,
@@ -66,10 +58,11 @@ def row_result(record: RunRecord) -> TestRowResult:
     )
 
 
-async def arun_test(config: TestConfig, hooks: TestHooks | None = None) -> TestResult:
+async def arun_test(config: RolloutTestConfig, hooks: RolloutTestHooks | None = None) -> RolloutTestResult:
     """Run every row once; return (and write with ``-o``) the result. Raises `SetupError` before any row."""
-    hooks = hooks or TestHooks()
+    hooks = hooks or RolloutTestHooks()
     async with open_session(config, hooks) as session:
+        config = session.config
         log_path = config.log or default_log_path("test")
         hooks.started(
             model=session.primary.display_name,
@@ -79,10 +72,11 @@ async def arun_test(config: TestConfig, hooks: TestHooks | None = None) -> TestR
             log_path=log_path,
             redactor=session.redactor,
         )
-        results: list[TestRowResult] = []
+        results: list[RolloutTestRowResult] = []
         stop_reason = None
         started = time.perf_counter()
         with RunLog(log_path, redactor=session.redactor) as log:
+            log.write_header(LogHeader(command="test", settings=config))
             for i, row in enumerate(session.rows, 1):
                 record = await session.rollout(row, command="test")
                 log.append(record)
@@ -94,15 +88,9 @@ async def arun_test(config: TestConfig, hooks: TestHooks | None = None) -> TestR
         wall_ms = (time.perf_counter() - started) * 1000
         passed = sum(1 for r in results if r.success)
         stopped_early = stop_reason is not None and len(results) < len(session.rows)
-        result = TestResult(
-            config=TestSettings(
-                model=config.model.name,
-                base_url=config.model.base_url,
-                dataset=str(config.dataset),
-                mcp=config.tool_source,
-                max_turns=config.max_turns,
-            ),
-            summary=TestSummary(
+        result = RolloutTestResult(
+            config=config,
+            summary=RolloutTestSummary(
                 total=len(results),
                 passed=passed,
                 failed=len(results) - passed,

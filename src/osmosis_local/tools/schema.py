@@ -18,9 +18,13 @@ flags are honoured (docs/contract.md, weak spot 6).
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from osmosis_local.types import ToolSpec
 
 __all__ = [
     "TOOL_NAME_PATTERN",
@@ -28,6 +32,7 @@ __all__ = [
     "convert_tool",
     "convert_tools",
     "load_openai_tools",
+    "tools_fingerprint",
 ]
 
 TOOL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -52,14 +57,14 @@ class ToolSchemaError(ValueError):
         super().__init__("Tool validation error: " + "; ".join(errors))
 
 
-def convert_tools(tools: Iterable[Any]) -> tuple[list[dict[str, Any]], list[str]]:
+def convert_tools(tools: Iterable[Any]) -> tuple[list[ToolSpec], list[str]]:
     """Convert `mcp.types.Tool` objects (or dicts with name/description/inputSchema).
 
     Returns `(openai_tools, warnings)` in the server's order. Raises `ToolSchemaError` listing
     every invalid tool (names must match `^[A-Za-z0-9_-]{1,64}$`, parameters must be an object
     schema) and duplicate names.
     """
-    out: list[dict[str, Any]] = []
+    out: list[ToolSpec] = []
     warnings: list[str] = []
     errors: list[str] = []
     seen: set[str] = set()
@@ -81,7 +86,7 @@ def convert_tools(tools: Iterable[Any]) -> tuple[list[dict[str, Any]], list[str]
     return out, warnings
 
 
-def convert_tool(tool: Any) -> tuple[dict[str, Any], list[str]]:
+def convert_tool(tool: Any) -> tuple[ToolSpec, list[str]]:
     """Convert one tool to `{"type": "function", "function": {name, description, parameters}}`."""
     name, description, schema = _tool_fields(tool)
     errors: list[str] = []
@@ -115,7 +120,12 @@ def convert_tool(tool: Any) -> tuple[dict[str, Any], list[str]]:
     )
 
 
-async def load_openai_tools(source: Any) -> tuple[list[dict[str, Any]], list[str]]:
+def tools_fingerprint(tools: list[ToolSpec]) -> str:
+    """SHA-256 of the offered tool schemas, so a resumed eval can tell the tools changed."""
+    return hashlib.sha256(json.dumps(tools, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+async def load_openai_tools(source: Any) -> tuple[list[ToolSpec], list[str]]:
     """List a server's tools through `fastmcp.Client` and convert them.
 
     `source` is a FastMCP server (a client is opened and closed here) or an already-connected

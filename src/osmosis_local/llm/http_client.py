@@ -1,10 +1,10 @@
-"""Chat completions over plain HTTP for OpenAI-compatible endpoints: no litellm on this path.
+"""`HttpModelClient`: chat completions over plain HTTP for OpenAI-compatible endpoints (no litellm on this path).
 
 Used for every ``--base-url`` endpoint, the embedded ``local/`` model and judges with a ``base_url``:
 aiohttp for async callers (the runner, `aevaluate_rubric`; a fraction of a millisecond of CPU per call),
-httpx for the blocking `evaluate_rubric`. The requests are litellm-style kwargs (``model="openai/<name>"``,
-``api_base``, ``api_key``, ``timeout``, optional parameters), so a caller can switch paths without
-changing what it builds. Semantics match the litellm path (`llm_call`):
+httpx for the blocking `evaluate_rubric`. It takes the same `CompletionRequest` as the litellm client
+(``model="openai/<name>"``, ``api_base``, ``api_key``, ``timeout``, optional parameters), and its semantics
+match it (`osmosis_local.llm.litellm_client`):
 
 - retries with exponential backoff and jitter, honouring ``Retry-After``, through the same `RetryPolicy`;
 - verdicts: auth/permission/not-found/unreachable are *systemic* (stop the batch), the rest per-row;
@@ -23,45 +23,44 @@ import functools
 import json
 import re
 import threading
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tenacity import AsyncRetrying, Retrying
 
-from osmosis_local.llm.llm_call import (
+from osmosis_local.llm.base import ModelClient, ModelReply, Transport, reply_from_body
+from osmosis_local.llm.retry import (
     DEFAULT_RETRY,
     DETAIL_LIMIT,
     LLMCallError,
+    OnRetry,
     RetryPolicy,
     retry_delay,
     retrying_kwargs,
 )
 from osmosis_local.redaction import Redactor
+from osmosis_local.types import CompletionRequest
 
 if TYPE_CHECKING:  # pragma: no cover
     import aiohttp
 
-__all__ = ["OPTIONAL_PARAMS", "WireRequest", "apost_chat", "is_openai_compatible", "post_chat", "wire_request"]
+__all__ = ["OPTIONAL_PARAMS", "HttpModelClient", "WireRequest", "wire_request"]
 
 # Parameters a caller may set that an endpoint may refuse; they are dropped when it does.
-OPTIONAL_PARAMS = ("temperature", "max_tokens", "seed", "reasoning_effort", "response_format")
-# Request kwargs that configure the call rather than go into the body.
+OPTIONAL_PARAMS = ("temperature", "top_p", "max_tokens", "seed", "reasoning_effort", "response_format")
+# Request keys that configure the call rather than go into the body.
 _CALL_KEYS = frozenset({"model", "api_base", "api_key", "timeout", "drop_params", "num_retries", "max_retries"})
 _REJECTED = re.compile(
     r"unsupported|not supported|unrecognized|unknown|not allowed|does not support|invalid|extra", re.IGNORECASE
 )
 _CONTEXT = re.compile(r"context (length|window)|maximum context|too many tokens|prompt is too long", re.I)
 _MAX_DROPS = len(OPTIONAL_PARAMS)
+_NO_HEADERS: Mapping[str, str] = {}
 
 _dropped_lock = threading.Lock()
 _dropped: dict[tuple[str, str], set[str]] = {}  # (url, model) -> parameters that endpoint rejected
-
-
-def is_openai_compatible(request: Mapping[str, Any]) -> bool:
-    """True for a request to an OpenAI-compatible URL (``api_base`` set, model ``openai/<name>``)."""
-    model = request.get("model")
-    return bool(request.get("api_base")) and isinstance(model, str) and model.startswith("openai/")
 
 
 @dataclass(frozen=True)
@@ -77,10 +76,6 @@ class WireRequest:
     @property
     def endpoint(self) -> tuple[str, str]:
         return self.url, str(self.body.get("model"))
-
-    def without(self, name: str) -> WireRequest:
-        body = {k: v for k, v in self.body.items() if k != name}
-        return WireRequest(self.url, self.headers, body, self.timeout_s, self.secrets)
 
     def encoded(self) -> bytes:
         dropped = _dropped.get(self.endpoint)
@@ -117,14 +112,14 @@ def _redactor(secrets: tuple[str, ...]) -> Redactor:
     return Redactor.of(secrets)
 
 
-def wire_request(request: Mapping[str, Any], secrets: Sequence[str | None] = ()) -> WireRequest:
-    """The HTTP request for litellm-style kwargs (``model="openai/<name>"``, ``api_base``, ``api_key``...)."""
+def wire_request(request: CompletionRequest, secrets: Sequence[str | None] = ()) -> WireRequest:
+    """The HTTP request for a `CompletionRequest` (``model="openai/<name>"``, ``api_base``, ``api_key``...)."""
     model = str(request["model"]).removeprefix("openai/")
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
     key = request.get("api_key")
     if key:
         headers["Authorization"] = f"Bearer {key}"
-    body = {"model": model}
+    body: dict[str, Any] = {"model": model}
     body.update({k: v for k, v in request.items() if k not in _CALL_KEYS and v is not None})
     url = str(request["api_base"]).rstrip("/") + "/chat/completions"
     known = tuple(s for s in (*secrets, key) if s)
@@ -200,7 +195,7 @@ def _remember_dropped(request: WireRequest, name: str) -> None:
         _dropped.setdefault(request.endpoint, set()).add(name)
 
 
-def read_completion(status: int, headers: Mapping[str, str], raw: bytes, redact: Redactor) -> dict[str, Any]:
+def read_completion(status: int, raw: bytes, redact: Redactor) -> dict[str, Any]:
     """The parsed chat completion of a 2xx answer; an answer that cannot be one is a transient error."""
     try:
         body = json.loads(raw)
@@ -238,7 +233,7 @@ def _answer(
     """The completion of one answer; None when the endpoint rejected an optional parameter (now dropped:
     send again); an `LLMCallError` for any other error status."""
     if status < 300:
-        return read_completion(status, headers, raw, redact)
+        return read_completion(status, raw, redact)
     text = raw.decode("utf-8", "replace")
     name = _rejected_param(status, text, request)
     if name is None:
@@ -250,6 +245,7 @@ def _answer(
 async def _attempt_async(session: aiohttp.ClientSession, request: WireRequest, redact: Redactor) -> dict[str, Any]:
     import aiohttp
 
+    status, headers, raw = 0, _NO_HEADERS, b""
     for _ in range(_MAX_DROPS + 1):
         try:
             async with asyncio.timeout(request.timeout_s):
@@ -267,6 +263,7 @@ async def _attempt_async(session: aiohttp.ClientSession, request: WireRequest, r
 def _attempt_sync(client: Any, request: WireRequest, redact: Redactor) -> dict[str, Any]:
     import httpx
 
+    status, headers, raw = 0, _NO_HEADERS, b""
     for _ in range(_MAX_DROPS + 1):
         try:
             with client.stream("POST", request.url, content=request.encoded(), headers=request.headers) as response:
@@ -282,8 +279,6 @@ def _attempt_sync(client: Any, request: WireRequest, redact: Redactor) -> dict[s
 
 def _read_before(response: Any, timeout_s: float) -> bytes:
     """The whole body, or `TimeoutError` once ``timeout_s`` has passed since the request began."""
-    import time
-
     deadline = time.monotonic() + timeout_s
     chunks = []
     for chunk in response.iter_bytes():
@@ -291,72 +286,6 @@ def _read_before(response: Any, timeout_s: float) -> bytes:
         if time.monotonic() > deadline:
             raise TimeoutError(f"the answer was still arriving after {timeout_s:g}s")
     return b"".join(chunks)
-
-
-OnRetry = Callable[[LLMCallError, int, float], None]
-
-
-async def apost_chat(
-    request: Mapping[str, Any],
-    *,
-    session: aiohttp.ClientSession | None = None,
-    policy: RetryPolicy = DEFAULT_RETRY,
-    secrets: Sequence[str | None] = (),
-    on_retry: OnRetry | None = None,
-) -> dict[str, Any]:
-    """POST a chat completion with retries; the parsed response body, or `LLMCallError` when it gives up.
-
-    Without ``session`` a short-lived one is opened for the call.
-    """
-    import aiohttp
-
-    wire = wire_request(request, secrets)
-    redact = _redactor(wire.secrets)
-    if session is None:
-        async with aiohttp.ClientSession() as own:
-            return await apost_chat(request, session=own, policy=policy, secrets=secrets, on_retry=on_retry)
-    try:  # the first attempt outside the retry machinery: the hot path, and most calls succeed
-        return await _attempt_async(session, wire, redact)
-    except LLMCallError as exc:
-        if not exc.retryable or policy.max_attempts <= 1:
-            raise
-        delay = retry_delay(policy, exc, 1)
-        if on_retry is not None:
-            on_retry(exc, 1, delay)
-    await asyncio.sleep(delay)
-    retrying = AsyncRetrying(**retrying_kwargs(policy, on_retry, attempts_done=1))
-    try:
-        async for attempt in retrying:
-            with attempt:
-                return await _attempt_async(session, wire, redact)
-    except LLMCallError as exc:
-        exc.attempts = retrying.statistics.get("attempt_number", 1) + 1
-        raise
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def post_chat(
-    request: Mapping[str, Any],
-    *,
-    policy: RetryPolicy = DEFAULT_RETRY,
-    secrets: Sequence[str | None] = (),
-    on_retry: OnRetry | None = None,
-) -> dict[str, Any]:
-    """Blocking twin of `apost_chat` (httpx), for the synchronous `evaluate_rubric`."""
-    import httpx
-
-    wire = wire_request(request, secrets)
-    redact = _redactor(wire.secrets)
-    retrying = Retrying(**retrying_kwargs(policy, on_retry))
-    with httpx.Client(timeout=wire.timeout_s) as client:
-        try:
-            for attempt in retrying:
-                with attempt:
-                    return _attempt_sync(client, wire, redact)
-        except LLMCallError as exc:
-            exc.attempts = retrying.statistics.get("attempt_number", 1)
-            raise
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def new_session(connections: int = 0) -> aiohttp.ClientSession:
@@ -367,3 +296,77 @@ def new_session(connections: int = 0) -> aiohttp.ClientSession:
         connector=aiohttp.TCPConnector(limit=connections, limit_per_host=connections),
         timeout=aiohttp.ClientTimeout(total=None),  # each request has its own deadline (asyncio.timeout)
     )
+
+
+class HttpModelClient(ModelClient):
+    """An OpenAI-compatible URL over plain HTTP: one aiohttp connection pool per client (opened on first use).
+
+    ``connections`` caps the pool (0: as many as are in flight). `aclose` releases it.
+    """
+
+    transport: Transport = "http"
+
+    def __init__(self, connections: int = 0) -> None:
+        self._connections = connections
+        self._session: aiohttp.ClientSession | None = None
+        import aiohttp  # noqa: F401  (now, so the preflight request goes out at once when set-up starts it)
+
+    async def acomplete(
+        self,
+        request: CompletionRequest,
+        *,
+        policy: RetryPolicy = DEFAULT_RETRY,
+        secrets: Sequence[str | None] = (),
+        on_retry: OnRetry | None = None,
+    ) -> ModelReply:
+        if self._session is None:
+            self._session = new_session(self._connections)
+        session = self._session
+        wire = wire_request(request, secrets)
+        redact = _redactor(wire.secrets)
+        try:  # the first attempt outside the retry machinery: the hot path, and most calls succeed
+            return reply_from_body(await _attempt_async(session, wire, redact))
+        except LLMCallError as exc:
+            if not exc.retryable or policy.max_attempts <= 1:
+                raise
+            delay = retry_delay(policy, exc, 1)
+            if on_retry is not None:
+                on_retry(exc, 1, delay)
+        await asyncio.sleep(delay)
+        retrying = AsyncRetrying(**retrying_kwargs(policy, on_retry, attempts_done=1))
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return reply_from_body(await _attempt_async(session, wire, redact))
+        except LLMCallError as exc:
+            exc.attempts = retrying.statistics.get("attempt_number", 1) + 1
+            raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def complete(
+        self,
+        request: CompletionRequest,
+        *,
+        policy: RetryPolicy = DEFAULT_RETRY,
+        secrets: Sequence[str | None] = (),
+        on_retry: OnRetry | None = None,
+    ) -> ModelReply:
+        import httpx
+
+        wire = wire_request(request, secrets)
+        redact = _redactor(wire.secrets)
+        retrying = Retrying(**retrying_kwargs(policy, on_retry))
+        with httpx.Client(timeout=wire.timeout_s) as client:
+            try:
+                for attempt in retrying:
+                    with attempt:
+                        return reply_from_body(_attempt_sync(client, wire, redact))
+            except LLMCallError as exc:
+                exc.attempts = retrying.statistics.get("attempt_number", 1)
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def aclose(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()

@@ -1,0 +1,172 @@
+"""Every figure of an eval, computed from its run records: `build_eval_result` turns a log into an `EvalResult`.
+
+The runner (at the end of an eval), `rescore` and `view` all call it, so the console, the `-o` file, the API
+and the report agree. It reads records only; it never runs anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+from osmosis_local.config.settings import EvalConfig, FailUnder
+from osmosis_local.errors import EXIT_FAIL_UNDER, EXIT_FAILED, EXIT_OK
+from osmosis_local.log.records import RunRecord
+from osmosis_local.log.results import (
+    Comparison,
+    EvalFnStats,
+    EvalResult,
+    EvalRowResult,
+    EvalRunResult,
+    EvalSummary,
+    JudgeUsage,
+    ModelSummary,
+)
+from osmosis_local.log.stats import NoScore, Score, eval_fn_summary, paired_comparison
+
+
+def judge_delta(before: dict[str, int], after: dict[str, int]) -> JudgeUsage | None:
+    """What rubric judges spent between two `judge_usage()` snapshots; None when no judge ran."""
+    delta = {key: after.get(key, 0) - before.get(key, 0) for key in JudgeUsage.model_fields}
+    return JudgeUsage(**delta) if delta["calls"] or delta["cache_hits"] else None
+
+
+def run_score(record: RunRecord, fn: str) -> Score:
+    """The record's score for ``fn``, or why it has none."""
+    if fn in record.scores:
+        return record.scores[fn]
+    if fn in record.score_errors:
+        return NoScore.ERROR
+    return NoScore.RUN_FAILED
+
+
+def fn_stats(
+    records: Sequence[RunRecord], fn: str, row_indices: Sequence[int], *, threshold: float, n: int
+) -> EvalFnStats:
+    """The figures of one eval function over one model's records."""
+    by_row: dict[int, list[Score]] = {index: [] for index in row_indices}
+    for record in sorted(records, key=lambda r: (r.row_index, r.run_index)):
+        if record.row_index in by_row:
+            by_row[record.row_index].append(run_score(record, fn))
+    return EvalFnStats(**eval_fn_summary(list(by_row.values()), threshold=threshold, n_requested=n))
+
+
+def _problems(
+    stats: dict[str, EvalFnStats], primary: Sequence[RunRecord], fail_under: FailUnder, stop_reason: str | None
+) -> tuple[list[str], int]:
+    """Why the eval must exit non-zero, and the code: 1 for a broken run, else 3 for a missed gate."""
+    failed: list[str] = []
+    if stop_reason:
+        failed.append(f"stopped by a systemic error: {stop_reason}")
+    for name, s in stats.items():
+        if s.errors and s.scored == 0 and s.errors == sum(1 for r in primary if r.success):
+            first = next(r.score_errors[name] for r in primary if name in r.score_errors)
+            failed.append(f"{name} raised on every run it scored ({s.errors}); the first error: {first}")
+    gates: list[str] = []
+    for name, s in stats.items():
+        threshold = fail_under.threshold_for(name)
+        if threshold is None:
+            continue
+        value = s.mean_all_runs
+        if value is None or value < threshold:
+            shown = "none (no runs)" if value is None else f"{value:.4f}"
+            gates.append(f"--fail-under {threshold:g}: mean over all runs of {name} is {shown}")
+    code = EXIT_FAILED if failed else EXIT_FAIL_UNDER if gates else EXIT_OK
+    return failed + gates, code
+
+
+def build_eval_result(
+    *,
+    config: EvalConfig,
+    row_indices: Sequence[int],
+    models: Sequence[tuple[str, str]],
+    records: Sequence[RunRecord],
+    expected_items: int,
+    wall_ms: float,
+    log_path: Path,
+    stop_reason: str | None,
+    judge: JudgeUsage | None,
+    command: Literal["eval", "rescore"] = "eval",
+) -> EvalResult:
+    """Every figure of an eval, from its run records; ``config`` is the run's settings (echoed as is)."""
+    names = config.eval_fns
+    by_tag = {tag: [r for r in records if r.model_tag == tag] for tag, _ in models}
+    primary = by_tag["primary"]
+
+    def stats_of(tag_records: Sequence[RunRecord]) -> dict[str, EvalFnStats]:
+        return {
+            name: fn_stats(tag_records, name, row_indices, threshold=config.pass_threshold, n=config.n_runs)
+            for name in names
+        }
+
+    primary_stats = stats_of(primary)
+    problems, exit_code = _problems(primary_stats, primary, config.fail_under, stop_reason)
+    summary = EvalSummary(
+        total_rows=len(row_indices),
+        total_runs=len(primary),
+        expected_runs=len(row_indices) * config.n_runs,
+        failed_runs=sum(1 for r in primary if not r.success),
+        stopped_early=stop_reason is not None and len(records) < expected_items,
+        stop_reason=stop_reason,
+        eval_fns=primary_stats,
+        total_tokens=sum(r.tokens for r in primary),
+        total_duration_ms=round(wall_ms, 1),
+        judge_usage=judge,
+        problems=problems,
+    )
+    rows = []
+    for index in row_indices:
+        row_records = sorted(
+            (r for r in records if r.row_index == index), key=lambda r: (r.run_index, r.model_tag != "primary")
+        )
+        rows.append(EvalRowResult(row_index=index, runs=[_run_result(r) for r in row_records]))
+    model_summaries = comparison = None
+    if len(models) > 1:
+        model_summaries = [
+            ModelSummary(
+                model=display,
+                model_tag=tag,
+                total_runs=len(by_tag[tag]),
+                failed_runs=sum(1 for r in by_tag[tag] if not r.success),
+                total_tokens=sum(r.tokens for r in by_tag[tag]),
+                total_duration_ms=round(sum(r.duration_ms for r in by_tag[tag]), 1),
+                eval_fns=stats_of(by_tag[tag]),
+            )
+            for tag, display in models
+        ]
+        comparison = {
+            name: Comparison(
+                **paired_comparison(
+                    {(r.row_index, r.run_index): run_score(r, name) for r in primary},
+                    {(r.row_index, r.run_index): run_score(r, name) for r in by_tag["baseline"]},
+                )
+            )
+            for name in names
+        }
+    return EvalResult(
+        command=command,
+        config=config,
+        summary=summary,
+        rows=rows,
+        model_summaries=model_summaries,
+        comparison=comparison,
+        transcript_log=str(log_path),
+        exit_code=exit_code,
+    )
+
+
+def _run_result(record: RunRecord) -> EvalRunResult:
+    return EvalRunResult(
+        run_index=record.run_index,
+        model_tag=record.model_tag,
+        success=record.success,
+        error=record.error,
+        finish_reason=record.finish_reason,
+        seed=record.seed,
+        scores=record.scores,
+        score_errors=record.score_errors,
+        duration_ms=record.duration_ms,
+        tokens=record.tokens,
+        answer=record.answer,
+    )
