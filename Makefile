@@ -1,6 +1,6 @@
 # Two commands do everything on a fresh machine (see README):
 #   make eval   - the main job: an eval of the tools and reward on the embedded offline model
-#   make test   - lint (ruff), osmosis-local check, and the whole test suite
+#   make test   - lint (ruff), types (mypy), osmosis-local check, and the whole test suite
 # Both create .venv and install pinned dependencies (constraints.txt) on first use.
 
 PYTHON ?= python3
@@ -11,7 +11,7 @@ MODEL  ?= local/qwen2.5-1.5b
 LIMIT  ?= 12
 PYTEST_ARGS ?=
 
-.PHONY: eval test test-fast lint check serve-tools serve-model setup clean
+.PHONY: eval test test-fast lint typecheck check serve-tools serve-model setup clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required, found " + sys.version.split()[0]'
@@ -32,13 +32,16 @@ eval: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
 check: $(STAMP)
 	$(BIN)/osmosis-local check --strict
 
-test: lint check
+test: lint typecheck check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-fast: lint check
+test-fast: lint typecheck check
 	$(BIN)/python -m pytest -m "not local_model" $(PYTEST_ARGS)
 
 serve-tools: $(STAMP)

@@ -31,7 +31,8 @@ ERR, FAILED = NoScore.ERROR, NoScore.RUN_FAILED
     ],
 )
 def test_summarize(scores: list[float], expected: dict[str, float | None]) -> None:
-    assert summarize(scores) == pytest.approx(expected) if scores else summarize(scores) == expected
+    spread = summarize(scores)._asdict()
+    assert spread == pytest.approx(expected) if scores else spread == expected
 
 
 @pytest.mark.parametrize(
@@ -95,12 +96,12 @@ def test_pass_at_k_table(per_row: list, threshold: float, n_requested: int, expe
 
 
 def test_count_outcomes_keeps_errors_and_failed_runs_apart() -> None:
-    assert count_outcomes([1.0, 0.0, ERR, ERR, FAILED, None]) == {"scored": 2, "errors": 2, "unscored": 2}
+    assert count_outcomes([1.0, 0.0, ERR, ERR, FAILED, None])._asdict() == {"scored": 2, "errors": 2, "unscored": 2}
 
 
 def test_eval_fn_summary_means_scored_runs_only_but_pass_at_k_counts_errors_as_failures() -> None:
     per_row = [[1.0, ERR], [0.0, FAILED]]
-    summary = eval_fn_summary(per_row, threshold=1.0, n_requested=2)
+    summary = eval_fn_summary(per_row, threshold=1.0, n_requested=2).model_dump()
     assert summary == pytest.approx(
         {
             "mean": 0.5, "mean_all_runs": 0.25, "std": 0.5, "min": 0.0, "max": 1.0,
@@ -110,7 +111,7 @@ def test_eval_fn_summary_means_scored_runs_only_but_pass_at_k_counts_errors_as_f
 
 
 def test_eval_fn_summary_with_nothing_scored_has_none_values() -> None:
-    summary = eval_fn_summary([[ERR], [FAILED]], threshold=1.0, n_requested=1)
+    summary = eval_fn_summary([[ERR], [FAILED]], threshold=1.0, n_requested=1).model_dump()
     assert summary == {
         "mean": None, "mean_all_runs": 0.0, "std": None, "min": None, "max": None,
         "scored": 0, "errors": 1, "unscored": 1,
@@ -134,9 +135,9 @@ def test_eval_fn_summary_with_nothing_scored_has_none_values() -> None:
     ],
 )
 def test_paired_comparison(primary: dict, baseline: dict, expected: dict) -> None:
-    assert paired_comparison(primary, baseline) == pytest.approx(expected)
+    assert paired_comparison(primary, baseline).model_dump() == pytest.approx(expected)
 
 
 def test_paired_comparison_tie_tolerance_is_configurable() -> None:
     result = paired_comparison({"a": 0.50}, {"a": 0.45}, tie_tolerance=0.1)
-    assert (result["wins"], result["ties"]) == (0, 1)
+    assert (result.wins, result.ties) == (0, 1)

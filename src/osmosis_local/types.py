@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any, Literal, NotRequired, Required, TypedDict
+from typing import Any, Literal, NotRequired, Required  # pydantic reads these on Python 3.11 too
+
+from typing_extensions import TypedDict
 
 __all__ = [
     "AssistantMessage",

@@ -32,9 +32,14 @@ class Truth:
     number: Decimal | None
 
     @property
-    def wrong(self) -> str:
+    def value(self) -> Decimal:
+        """The number (only numeric probes read it: `_numeric` skips the rows without one)."""
         assert self.number is not None
-        return _plain(self.number + 1)
+        return self.number
+
+    @property
+    def wrong(self) -> str:
+        return _plain(self.value + 1)
 
 
 def _plain(value: Decimal) -> str:
@@ -81,7 +86,10 @@ def _thousands(t: Truth) -> str | None:
 
 
 def _currency(t: Truth) -> str | None:
-    if t.number is None or t.number.as_tuple().exponent < -2 or t.number < 0:  # type: ignore[operator]
+    if t.number is None or t.number < 0:
+        return None
+    exponent = t.number.as_tuple().exponent
+    if not isinstance(exponent, int) or exponent < -2:
         return None
     return f"#### ${t.number:.2f}"
 
@@ -114,8 +122,8 @@ PROBES: tuple[Probe, ...] = (
         "expression",
         "must_not_score",
         "an expression equal to G instead of a number: #### (G-1) + 1",
-        _numeric(lambda t: f"#### {_plain(t.number - 1)} + 1"),
-    ),  # type: ignore[operator]
+        _numeric(lambda t: f"#### {_plain(t.value - 1)} + 1"),
+    ),
     Probe("negated", "must_not_score", "#### not G", _numeric(lambda t: f"#### not {t.text}")),
     Probe("flood", "must_not_score", "G buried in the 201 numbers G-100 ... G+100 after the marker", _numeric(_flood)),
     Probe(

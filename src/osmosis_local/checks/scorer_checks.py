@@ -14,7 +14,7 @@ from typing import Any, Literal
 from osmosis_local.checks.findings import Findings, ScorerInfo
 from osmosis_local.checks.places import exception_place, one_line, relative
 from osmosis_local.checks.sdk_rules import sdk_reward_problem, sdk_rubric_problem
-from osmosis_local.checks.source_scan import ParsedModule, module_name, parse_module
+from osmosis_local.checks.source_scan import DecoratedFunction, ParsedModule, module_name, parse_module
 
 __all__ = ["LoadedScorer", "check_scorers", "scorer_mode"]
 
@@ -33,6 +33,10 @@ class LoadedScorer:
     info: ScorerInfo
     fn: Callable[..., Any]
 
+
+def _decorator(found: DecoratedFunction) -> Literal["osmosis_reward", "osmosis_rubric"]:
+    """The scorer decorator a found function carries (the scan only reports scorers here)."""
+    return "osmosis_rubric" if found.decorator == "osmosis_rubric" else "osmosis_reward"
 
 def scorer_mode(fn: Callable[..., Any]) -> Literal["simple", "full", "other"]:
     try:
@@ -72,7 +76,7 @@ def check_scorers(repo: Path, folder: str, findings: Findings) -> tuple[list[Loa
             else:
                 spec = f"{module_name(path, repo)}:{found.name}"
                 infos.append(
-                    ScorerInfo(spec=spec, decorator=found.decorator, file=rel, line=found.line, imported=False)
+                    ScorerInfo(spec=spec, decorator=_decorator(found), file=rel, line=found.line, imported=False)
                 )
         if module is not None and folder == "reward_rubric":
             _check_key_names(repo, parsed, rel, findings)
@@ -138,7 +142,7 @@ def _check_function(rel: str, module: Any, parsed: ParsedModule, found: Any, fin
             rel,
             found.line,
         )
-    info = ScorerInfo(spec=spec, decorator=found.decorator, file=rel, line=found.line, imported=True, mode=mode)
+    info = ScorerInfo(spec=spec, decorator=_decorator(found), file=rel, line=found.line, imported=True, mode=mode)
     return LoadedScorer(info=info, fn=fn)
 
 

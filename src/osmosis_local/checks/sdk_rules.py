@@ -28,7 +28,7 @@ def _parameters(func: Callable[..., Any]) -> list[inspect.Parameter] | None:
 def is_classic(func: Callable[..., Any]) -> bool:
     """The SDK's mode test: the first parameter is named `solution_str`."""
     params = _parameters(func)
-    return bool(params) and params[0].name == "solution_str"
+    return params is not None and bool(params) and params[0].name == "solution_str"
 
 
 def _shown(annotation: Any) -> str:

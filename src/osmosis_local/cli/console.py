@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +144,10 @@ def short_names(fns: list[str]) -> dict[str, str]:
     return {fn: tail if tails.count(tail) == 1 else fn for fn, tail in zip(fns, tails, strict=True)}
 
 
+def _pass_at(k: int) -> Callable[[EvalFnStats], str]:
+    return lambda st: format_score(st.pass_at().get(k))
+
+
 def _has_all_runs_column(stats: list[EvalFnStats]) -> bool:
     return any(s.mean != s.mean_all_runs for s in stats)
 
@@ -251,12 +255,12 @@ class EvalReporter(ConsoleReporter, EvalHooks):
         ks = sorted({k for s in all_stats for k in s.pass_at()})
         both_means = _has_all_runs_column(all_stats)
         short = short_names(config.eval_fns)
-        figures = [("Mean", lambda st: format_score(st.mean))]
+        figures: list[tuple[str, Callable[[EvalFnStats], str]]] = [("Mean", lambda st: format_score(st.mean))]
         if both_means:
             figures.append(("Mean (all runs)", lambda st: format_score(st.mean_all_runs)))
         figures += [("Min", lambda st: format_score(st.min)), ("Max", lambda st: format_score(st.max)),
                     ("Std", lambda st: format_score(st.std))]  # fmt: skip
-        figures += [(f"pass@{k}", lambda st, k=k: format_score(st.pass_at().get(k))) for k in ks]
+        figures += [(f"pass@{k}", _pass_at(k)) for k in ks]
         figures += [("Scored", lambda st: str(st.scored)), ("Errors", lambda st: str(st.errors)),
                     ("Unscored", lambda st: str(st.unscored))]  # fmt: skip
         if self.out.width >= WIDE_TABLE_COLUMNS:
@@ -293,10 +297,11 @@ class EvalReporter(ConsoleReporter, EvalHooks):
             change = Table(title=f"Change against {result.config.rescore_of}")
             for col in ("Eval Function", "Mean before", "Mean after", "Runs changed", "First changes"):
                 change.add_column(col)
-            for name, c in result.changes.items():
+            for name, delta in result.changes.items():
                 change.add_row(
-                    Text(name), format_score(c.mean_before), format_score(c.mean_after), str(c.changed_runs),
-                    Text("; ".join(c.changed[:3]) + (" ..." if len(c.changed) > 3 else "")),
+                    Text(name), format_score(delta.mean_before), format_score(delta.mean_after),
+                    str(delta.changed_runs),
+                    Text("; ".join(delta.changed[:3]) + (" ..." if len(delta.changed) > 3 else "")),
                 )  # fmt: skip
             self.out.print(change)
         self._print(self.out, f"Transcripts: {result.transcript_log}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from osmosis_local.cli.format import format_duration
@@ -32,7 +32,7 @@ async def _ask(prompt: str) -> str | None:
         return None
 
 
-def _print_messages(messages: Sequence[Message] | Sequence[dict[str, Any]]) -> None:
+def _print_messages(messages: Sequence[Mapping[str, Any]]) -> None:
     names = {}
     for message in messages:
         for call in message.get("tool_calls") or []:

@@ -279,7 +279,8 @@ def _jsonable(value: Any) -> Any:
             return {k: v for k, v in items}
         return items
     if isinstance(value, decimal.Decimal):
-        if value.is_finite() and value.as_tuple().exponent >= 0:  # written as an integer
+        exponent = value.as_tuple().exponent
+        if value.is_finite() and isinstance(exponent, int) and exponent >= 0:  # written as an integer
             return int(value)
         return float(value)
     if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):

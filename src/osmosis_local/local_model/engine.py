@@ -235,6 +235,7 @@ def _backend_error(error: Any, n_ctx: int) -> EngineRequestError:
             f"{detail.get('n_prompt_tokens', 'more')} (context_length_exceeded). Shorten the conversation.",
             status=400, code="context_length_exceeded",
         )
-    status = detail.get("code") if isinstance(detail.get("code"), int) else 500
+    code = detail.get("code")
+    status = code if isinstance(code, int) else 500
     kind = "invalid_request_error" if 400 <= status < 500 else "server_error"
     return EngineRequestError(f"The embedded model failed: {message}", status=status, kind=kind)

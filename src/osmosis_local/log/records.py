@@ -7,13 +7,32 @@ per finished run. The same records feed the console, the `-o` results and, throu
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, model_validator
 
 from osmosis_local.config.settings import EvalConfig, RolloutTestConfig
+from osmosis_local.types import Message
 
 HEADER_KEY = "#header"
+
+
+def _messages_as_written(value: Any) -> list[Message]:
+    """A conversation read back exactly as it was written (extra keys and unusual content kept): only its shape,
+    a list of objects with a role, is checked."""
+    if not isinstance(value, list) or not all(isinstance(m, dict) and "role" in m for m in value):
+        raise ValueError("messages must be a list of objects with a 'role'")
+    return value
+
+
+def _messages_out(value: list[Message]) -> list[Any]:
+    return list(value)
+
+
+# The conversation of a run: typed as the OpenAI messages it is, kept verbatim through the log.
+MessageList = Annotated[
+    list[Message], PlainValidator(_messages_as_written), PlainSerializer(_messages_out, return_type=list[Any])
+]
 
 
 def run_key(row_index: int, run_index: int, model_tag: str = "primary") -> str:
@@ -70,11 +89,15 @@ class RunRecord(BaseModel):
     ground_truth: str = ""
     answer: str = Field(default="", description="the last assistant text: what a simple-mode eval fn scores")
     tool_calls: list[ToolCallRecord] = Field(default_factory=list)
-    messages: list[dict[str, Any]] = Field(default_factory=list)
+    messages: MessageList = Field(default_factory=list)
 
     @property
     def tokens(self) -> int:
         return self.token_usage.total_tokens
+
+    def loose_messages(self) -> list[dict[str, Any]]:
+        """The conversation as plain dicts, for readers that must survive any shape a log may hold."""
+        return cast(list[dict[str, Any]], self.messages)  # a log's messages are kept as written (see MessageList)
 
 
 RecordedSettings = Annotated[EvalConfig | RolloutTestConfig, Field(union_mode="left_to_right")]

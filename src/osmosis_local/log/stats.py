@@ -1,7 +1,7 @@
 """Eval statistics: summary numbers, the unbiased pass@k estimator, paired baseline comparison.
 
-Pure functions over plain lists/dicts; the runner builds every figure it reports through
-`eval_fn_summary` and `paired_comparison`, so the console, the `-o` file and the API agree.
+Pure functions over score lists; every figure the harness reports is built by `eval_fn_summary` (an
+`EvalFnStats`) and `paired_comparison` (a `Comparison`), so the console, the `-o` file and the API agree.
 
 How missing scores are treated:
 
@@ -20,7 +20,9 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Hashable, Mapping, Sequence
-from typing import Any, TypeGuard
+from typing import NamedTuple, TypeGuard
+
+from osmosis_local.log.results import Comparison, EvalFnStats
 
 PASS_AT_K_VALUES = (1, 3, 5, 10)
 
@@ -40,14 +42,31 @@ def is_score(value: object) -> TypeGuard[float]:
     return isinstance(value, int | float)
 
 
-def summarize(scores: Sequence[float]) -> dict[str, float | None]:
+class Spread(NamedTuple):
+    """mean, population std, min, max of some scores (all None for none)."""
+
+    mean: float | None
+    std: float | None
+    min: float | None
+    max: float | None
+
+
+class Outcomes(NamedTuple):
+    """How many runs were scored, had a scorer error, or failed (nothing to score)."""
+
+    scored: int
+    errors: int
+    unscored: int
+
+
+def summarize(scores: Sequence[float]) -> Spread:
     """mean, population std, min, max. An empty list gives all four as None (no data, not zero)."""
     if not scores:
-        return {"mean": None, "std": None, "min": None, "max": None}
+        return Spread(None, None, None, None)
     values = [float(s) for s in scores]
     mean = math.fsum(values) / len(values)
     variance = math.fsum((v - mean) ** 2 for v in values) / len(values)
-    return {"mean": mean, "std": math.sqrt(variance), "min": min(values), "max": max(values)}
+    return Spread(mean, math.sqrt(variance), min(values), max(values))
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -96,11 +115,11 @@ def pass_at_k_table(
     return table
 
 
-def count_outcomes(scores: Sequence[Score]) -> dict[str, int]:
+def count_outcomes(scores: Sequence[Score]) -> Outcomes:
     """``scored`` / ``errors`` (eval fn raised) / ``unscored`` (run failed) counts."""
     errors = sum(1 for s in scores if s is NoScore.ERROR)
     scored = sum(1 for s in scores if is_score(s))
-    return {"scored": scored, "errors": errors, "unscored": len(scores) - scored - errors}
+    return Outcomes(scored=scored, errors=errors, unscored=len(scores) - scored - errors)
 
 
 def eval_fn_summary(
@@ -108,20 +127,32 @@ def eval_fn_summary(
     *,
     threshold: float,
     n_requested: int,
-) -> dict[str, Any]:
+) -> EvalFnStats:
     """Everything the report shows for one eval fn and one model.
 
-    ``per_row[i][k]`` is run k of row i. Returns mean/std/min/max over scored runs, ``mean_all_runs``
+    ``per_row[i][k]`` is run k of row i. Gives mean/std/min/max over scored runs, ``mean_all_runs``
     (every run, an error or a failed run counting as 0), the scored/errors/unscored counts, and the
     pass@k entries (only when ``n_requested > 1``).
     """
     flat = [s for runs in per_row for s in runs]
     scored = [float(s) for s in flat if is_score(s)]
-    result: dict[str, Any] = summarize(scored)
-    result["mean_all_runs"] = math.fsum(scored) / len(flat) if flat else None
-    result.update(count_outcomes(flat))
-    result.update(pass_at_k_table(per_row, threshold, n_requested))
-    return result
+    spread = summarize(scored)
+    outcomes = count_outcomes(flat)
+    pass_at = pass_at_k_table(per_row, threshold, n_requested)
+    return EvalFnStats(
+        mean=spread.mean,
+        mean_all_runs=math.fsum(scored) / len(flat) if flat else None,
+        std=spread.std,
+        min=spread.min,
+        max=spread.max,
+        scored=outcomes.scored,
+        errors=outcomes.errors,
+        unscored=outcomes.unscored,
+        pass_at_1=pass_at.get("pass_at_1"),
+        pass_at_3=pass_at.get("pass_at_3"),
+        pass_at_5=pass_at.get("pass_at_5"),
+        pass_at_10=pass_at.get("pass_at_10"),
+    )
 
 
 def paired_comparison(
@@ -129,7 +160,7 @@ def paired_comparison(
     baseline: Mapping[Hashable, Score],
     *,
     tie_tolerance: float = 1e-9,
-) -> dict[str, Any]:
+) -> Comparison:
     """Win/loss/tie of primary vs baseline over (row, run) keys, for one eval fn.
 
     A pair exists only when both sides have a real score; every other key present on either side is
@@ -152,12 +183,12 @@ def paired_comparison(
         else:
             losses += 1
     pairs = len(deltas)
-    return {
-        "wins": wins,
-        "losses": losses,
-        "ties": ties,
-        "pairs": pairs,
-        "unpaired": len(keys) - pairs,
-        "win_rate": wins / pairs if pairs else None,
-        "mean_delta": math.fsum(deltas) / pairs if pairs else None,
-    }
+    return Comparison(
+        wins=wins,
+        losses=losses,
+        ties=ties,
+        pairs=pairs,
+        unpaired=len(keys) - pairs,
+        win_rate=wins / pairs if pairs else None,
+        mean_delta=math.fsum(deltas) / pairs if pairs else None,
+    )

@@ -14,7 +14,6 @@ from osmosis_local.config.settings import EvalConfig, FailUnder
 from osmosis_local.errors import EXIT_FAIL_UNDER, EXIT_FAILED, EXIT_OK
 from osmosis_local.log.records import RunRecord
 from osmosis_local.log.results import (
-    Comparison,
     EvalFnStats,
     EvalResult,
     EvalRowResult,
@@ -49,7 +48,7 @@ def fn_stats(
     for record in sorted(records, key=lambda r: (r.row_index, r.run_index)):
         if record.row_index in by_row:
             by_row[record.row_index].append(run_score(record, fn))
-    return EvalFnStats(**eval_fn_summary(list(by_row.values()), threshold=threshold, n_requested=n))
+    return eval_fn_summary(list(by_row.values()), threshold=threshold, n_requested=n)
 
 
 def _problems(
@@ -136,11 +135,9 @@ def build_eval_result(
             for tag, display in models
         ]
         comparison = {
-            name: Comparison(
-                **paired_comparison(
-                    {(r.row_index, r.run_index): run_score(r, name) for r in primary},
-                    {(r.row_index, r.run_index): run_score(r, name) for r in by_tag["baseline"]},
-                )
+            name: paired_comparison(
+                {(r.row_index, r.run_index): run_score(r, name) for r in primary},
+                {(r.row_index, r.run_index): run_score(r, name) for r in by_tag["baseline"]},
             )
             for name in names
         }

@@ -50,7 +50,7 @@ def load_report_input(path: Path) -> tuple[EvalResult, list[RunRecord]]:
     loaded = read_log(path)
     header = loaded.header
     settings = header.eval_settings if header is not None else None
-    if header is None or settings is None or header.command == "test":
+    if header is None or settings is None:
         raise LogReadError(f"{path} is not the transcript log of an eval or a rescore (no eval settings header)")
     records = list(loaded.latest().values())
     if not records:
@@ -172,10 +172,10 @@ def _summary_table(result: EvalResult) -> str:
     s, c = result.summary, result.config
     facts = [
         ("Command", result.command), ("Model", c.model + (f" ({c.base_url})" if c.base_url else "")),
-        ("Baseline", c.baseline_model or "–"), ("Dataset", f"{c.dataset} (sha256 {c.dataset_sha256[:12]}…)"),
+        ("Baseline", c.baseline_model or "–"), ("Dataset", f"{c.dataset} (sha256 {(c.dataset_sha256 or '?')[:12]}…)"),
         ("Rows × runs", f"{s.total_rows} × {c.n_runs} = {s.total_runs} runs ({s.failed_runs} failed)"),
-        ("Settings", f"max turns {c.max_turns}, temperature {c.temperature}, max tokens {c.max_tokens}, seed {c.seed}, "
-                     f"pass threshold {c.pass_threshold}"),
+        ("Settings", f"max turns {c.max_turns}, temperature {c.temperature}, top p {c.top_p}, "
+                     f"max tokens {c.max_tokens}, seed {c.seed}, pass threshold {c.pass_threshold}"),
         ("Tokens", f"{s.total_tokens} policy" + (f", {s.judge_usage.total_tokens} judge" if s.judge_usage else "")),
         ("Time", f"{s.total_duration_ms / 1000:.1f} s" if s.total_duration_ms else "–"),
         ("Transcript", result.transcript_log),

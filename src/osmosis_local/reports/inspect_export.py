@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from osmosis_local.errors import LogReadError
 from osmosis_local.log.records import RunRecord
@@ -19,7 +19,8 @@ from osmosis_local.log.results import EvalResult
 from osmosis_local.reports.html import load_report_input
 
 INSTALL_HINT = "pip install -e '.[inspect]' -c constraints.txt"
-_STOP = {"stop": "stop", "length": "max_tokens", "max_turns": "tool_calls"}
+StopReason = Literal["stop", "max_tokens", "model_length", "tool_calls", "content_filter", "unknown"]
+_STOP: dict[str, StopReason] = {"stop": "stop", "length": "max_tokens", "max_turns": "tool_calls"}
 
 
 def _messages(record: RunRecord) -> list[Any]:
@@ -28,7 +29,7 @@ def _messages(record: RunRecord) -> list[Any]:
 
     names: dict[str, str] = {}
     out: list[Any] = []
-    for message in record.messages:
+    for message in record.loose_messages():
         role, content = message.get("role"), message.get("content")
         text = content if isinstance(content, str) else "" if content is None else json.dumps(content)
         if role == "system":

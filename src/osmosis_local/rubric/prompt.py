@@ -59,7 +59,7 @@ def format_metadata(metadata: Mapping[str, Any] | None) -> str | None:
     """Indented, key-sorted JSON (non-ASCII kept); unserialisable values become their ``str()``."""
     if not metadata:
         return None
-    dump = {"ensure_ascii": False, "indent": 2, "sort_keys": True, "default": str}
+    dump: dict[str, Any] = {"ensure_ascii": False, "indent": 2, "sort_keys": True, "default": str}
     try:
         return json.dumps(metadata, **dump)
     except (TypeError, ValueError):  # mixed key types cannot be sorted; circular references

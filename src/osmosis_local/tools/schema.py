@@ -214,15 +214,15 @@ class _Cleaner:
             if len(non_null) == 1:
                 inner = self.clean(non_null[0], path=path, stack=stack)
                 rest = self.clean(schema, path=path, stack=stack)
-                out = {**inner, **rest}
+                merged = {**inner, **rest}
             elif not non_null:
-                out = self.clean(schema, path=path, stack=stack)
+                merged = self.clean(schema, path=path, stack=stack)
             else:
                 rest = self.clean(schema, path=path, stack=stack)
-                out = {"anyOf": [self.clean(o, path=path, stack=stack) for o in non_null], **rest}
+                merged = {"anyOf": [self.clean(o, path=path, stack=stack) for o in non_null], **rest}
             if dropped_null:
-                _drop_null(out)
-            return out
+                _drop_null(merged)
+            return merged
 
         out: dict[str, Any] = {}
         type_ = schema.get("type")
