@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from osmosis_local import _env  # noqa: F401  (must run before litellm/fastmcp imports)
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _LAZY = {
     "osmosis_reward": "osmosis_local.content.decorators",

@@ -1,0 +1,168 @@
+"""The settings spine: one typed model per command, recorded in the header, echoed as ``config``, compared
+by ``--resume``, read back by rescore and view. ``--top-p`` is the setting added through it end to end.
+
+The model is the scripted-policy TEST DOUBLE behind a real HTTP endpoint; the tools are the real `mcp/`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from osmosis_local import evaluate
+from osmosis_local.cli import main
+from osmosis_local.config.settings import MAY_CHANGE_ON_RESUME, EvalConfig, RolloutTestConfig, resume_differences
+from osmosis_local.log.records import LogHeader
+from osmosis_local.testing.scripted_policy import ScriptedPolicy, load_rows
+from osmosis_local.testing.scripted_server import ScriptedOpenAIServer
+
+REPO = Path(__file__).resolve().parents[2]
+DATASET = REPO / "test_data.jsonl"
+MCP_DIR = REPO / "mcp"
+NUMBERS = "reward_fn.compute_reward:numbers_match_reward"
+ROWS = load_rows(DATASET)
+KEY = "sk-settings-secret-0123456789"
+
+
+def eval_argv(server: ScriptedOpenAIServer, tmp_path: Path, *extra: str) -> list[str]:
+    return [
+        "eval", "--mcp", str(MCP_DIR), "-d", str(DATASET), "--model", "scripted", "--base-url", server.base_url,
+        "--api-key", KEY, "--eval-fn", NUMBERS, "--limit", "2", "-q", *extra,
+    ]  # fmt: skip
+
+
+def lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("llm_client", ["auto", "litellm"])
+def test_top_p_is_sent_recorded_echoed_and_kept_by_a_rescore(tmp_path: Path, llm_client: str) -> None:
+    with ScriptedOpenAIServer(ScriptedPolicy(ROWS)) as server:
+        argv = eval_argv(server, tmp_path, "--top-p", "0.9", "--llm-client", llm_client)
+        assert main([*argv, "-o", str(tmp_path / "out.json"), "--log", str(tmp_path / "eval.jsonl")]) == 0
+        sent = [r for r in server.requests if r.get("max_tokens") != 1]  # not the preflight
+    assert sent and all(r["top_p"] == 0.9 for r in sent)
+    out = json.loads((tmp_path / "out.json").read_text())
+    header = lines(tmp_path / "eval.jsonl")[0]
+    assert out["config"]["top_p"] == 0.9 and header["settings"]["top_p"] == 0.9
+    assert out["config"] == header["settings"]  # the result echoes what the header records
+    assert KEY not in (tmp_path / "out.json").read_text() + (tmp_path / "eval.jsonl").read_text()
+    assert "api_key" not in out["config"]
+
+    code = main(["rescore", str(tmp_path / "eval.jsonl"), "--eval-fn", NUMBERS, "-q",
+                 "-o", str(tmp_path / "rescored.json"), "--log", str(tmp_path / "rescore.jsonl")])  # fmt: skip
+    assert code == 0
+    rescored = json.loads((tmp_path / "rescored.json").read_text())
+    assert rescored["config"]["top_p"] == 0.9 and lines(tmp_path / "rescore.jsonl")[0]["settings"]["top_p"] == 0.9
+    assert rescored["config"]["rescore_of"] == str(tmp_path / "eval.jsonl")
+
+
+def test_without_top_p_none_is_sent(tmp_path: Path) -> None:
+    with ScriptedOpenAIServer(ScriptedPolicy(ROWS)) as server:
+        assert main([*eval_argv(server, tmp_path), "--log", str(tmp_path / "eval.jsonl")]) == 0
+    assert server.requests and not any("top_p" in r for r in server.requests)
+
+
+@pytest.mark.parametrize("value", ["0", "1.5", "-0.1", "nan", "high"])
+def test_a_top_p_outside_0_to_1_is_refused_naming_the_flag(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["eval", "--mcp", "mcp", "-d", str(DATASET), "--model", "m", "--eval-fn", NUMBERS, "--top-p", value])
+    assert info.value.code == 2
+    assert "--top-p" in capsys.readouterr().err
+
+
+def test_resume_refuses_another_top_p(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = tmp_path / "eval.jsonl"
+    with ScriptedOpenAIServer(ScriptedPolicy(ROWS)) as server:
+        assert main([*eval_argv(server, tmp_path, "--top-p", "0.9"), "--log", str(log)]) == 0
+        before = log.read_bytes()
+        assert main([*eval_argv(server, tmp_path, "--top-p", "0.5"), "--resume", str(log)]) == 2
+        # what may change between resumes does not refuse it
+        assert main([*eval_argv(server, tmp_path, "--top-p", "0.9", "--batch-size", "2", "--n", "2"),
+                     "--resume", str(log)]) == 0  # fmt: skip
+    assert "top_p: the log has 0.9, this run has 0.5" in capsys.readouterr().err
+    assert log.read_bytes().startswith(before)
+
+
+def test_the_python_api_takes_the_same_options_and_refuses_bad_ones_by_name(tmp_path: Path) -> None:
+    with ScriptedOpenAIServer(ScriptedPolicy(ROWS)) as server:
+        result = evaluate(mcp=MCP_DIR, dataset=DATASET, eval_fn=NUMBERS, model="scripted", base_url=server.base_url,
+                          limit=1, top_p=0.5, n=2, log=tmp_path / "api.jsonl")  # fmt: skip
+    assert result.config.top_p == 0.5 and result.config.n_runs == 2 and result.config.eval_fns == [NUMBERS]
+    assert result.config.tools_sha256 and result.config.dataset_sha256  # resolved by the run
+    with pytest.raises(ValidationError, match="top_p"):
+        EvalConfig.model_validate({"mcp": "mcp", "dataset": "d.jsonl", "model": "m", "eval_fn": [NUMBERS], "top_p": 2})
+
+
+BASE = {"mcp": "mcp", "dataset": "d.jsonl", "model": "m", "eval_fns": [NUMBERS]}
+
+
+@pytest.mark.parametrize(
+    ("change", "refused"),
+    [
+        ({"top_p": 0.3}, True),
+        ({"temperature": 0.3}, True),
+        ({"max_tokens": 50}, True),
+        ({"seed": 1}, True),
+        ({"max_turns": 3}, True),
+        ({"model": "other"}, True),
+        ({"base_url": "http://127.0.0.1:1/v1"}, True),
+        ({"baseline_model": "b"}, True),
+        ({"eval_fns": [NUMBERS, "x:y"]}, True),
+        ({"dataset_sha256": "0" * 64}, True),
+        ({"tools_sha256": "1" * 64}, True),
+        ({"harness_version": "0.0.1"}, True),
+        ({"n_runs": 4}, False),
+        ({"limit": 3, "offset": 1}, False),
+        ({"batch_size": 8}, False),
+        ({"pass_threshold": 0.5}, False),
+        ({"mcp": None, "mcp_url": "http://127.0.0.1:8080/mcp"}, False),  # the tools' SHA-256 is what counts
+        ({"llm_client": "litellm", "request_timeout": 5, "max_retries": 0, "tool_timeout": 1}, False),
+        ({"fail_under": 0.5}, False),
+        ({"api_key": "sk-other-key-000000"}, False),  # never recorded
+    ],
+)
+def test_resume_compares_every_setting_but_those_named_as_changeable(change: dict[str, Any], refused: bool) -> None:
+    logged = EvalConfig.model_validate(BASE)
+    now = EvalConfig.model_validate({**BASE, **change})
+    differences = resume_differences(logged, now)
+    assert bool(differences) is refused
+    assert {line.split(":")[0] for line in differences} <= set(change)
+
+
+def test_every_setting_that_may_change_on_resume_is_a_setting() -> None:
+    assert MAY_CHANGE_ON_RESUME <= set(EvalConfig.model_fields)
+
+
+def test_a_header_of_the_previous_layout_reads_as_todays(tmp_path: Path) -> None:
+    old = {
+        "kind": "header", "key": "#header", "command": "eval", "created_at": "2026-12-01T00:00:00+00:00",
+        "dataset": "test_data.jsonl",
+        "settings": {"dataset_sha256": "a" * 64, "model": "scripted", "base_url": "http://127.0.0.1:9/v1",
+                     "baseline_model": None, "baseline_base_url": None, "eval_fns": [NUMBERS], "max_turns": 10,
+                     "temperature": None, "max_tokens": None, "seed": 3, "tools_sha256": "b" * 64,
+                     "harness_version": "0.1.0"},
+        "run": {"mcp": "http://127.0.0.1:8080/mcp", "n_runs": 2, "pass_threshold": 0.5, "limit": 4, "offset": 1,
+                "batch_size": 8, "rescore_of": None},
+    }  # fmt: skip
+    header = LogHeader.model_validate(old)
+    settings = header.eval_settings
+    assert settings is not None
+    assert (settings.model, settings.seed, settings.n_runs, settings.pass_threshold) == ("scripted", 3, 2, 0.5)
+    assert (settings.mcp, settings.mcp_url, settings.limit, settings.offset) == (None, old["run"]["mcp"], 4, 1)
+    assert settings.dataset == Path("test_data.jsonl") and settings.harness_version == "0.1.0"
+
+
+def test_a_test_log_records_its_settings_too(tmp_path: Path) -> None:
+    with ScriptedOpenAIServer(ScriptedPolicy(ROWS)) as server:
+        code = main(["test", "--mcp", str(MCP_DIR), "-d", str(DATASET), "--model", "scripted", "--base-url",
+                     server.base_url, "--limit", "1", "--top-p", "0.7", "-q", "-o", str(tmp_path / "out.json"),
+                     "--log", str(tmp_path / "test.jsonl")])  # fmt: skip
+    assert code == 0
+    header = LogHeader.model_validate(lines(tmp_path / "test.jsonl")[0])
+    assert isinstance(header.settings, RolloutTestConfig) and header.settings.top_p == 0.7
+    assert json.loads((tmp_path / "out.json").read_text())["config"]["top_p"] == 0.7

@@ -1,0 +1,67 @@
+"""Fixtures shared by the tests of every layer (the tests mirror ``src/osmosis_local/``: a folder per layer,
+plus ``repository/`` for the content this repository ships).
+
+- ``policy``: the scripted-policy TEST DOUBLE (it replays each row's ``steps``) behind a real
+  OpenAI-compatible HTTP endpoint on 127.0.0.1; a stand-in for a model, not a model.
+- ``cli``: ``osmosis-local`` run in-process (``cli("eval", ...)`` returns the exit code; ``cli.eval(url, ...)``
+  runs the common eval and returns its `helpers.EvalOutcome`).
+- ``content_repo``: a temporary copy of this repository's content (``mcp/``, ``reward_fn/``,
+  ``reward_rubric/``, ``test_data.jsonl``), made the working directory.
+- ``llm_client``: both model-call paths, plain HTTP and litellm.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import REPO, EvalOutcome, dataset_rows, run_eval
+
+from osmosis_local.cli import main
+from osmosis_local.testing.scripted_policy import ScriptedPolicy
+from osmosis_local.testing.scripted_server import ScriptedOpenAIServer
+
+
+@pytest.fixture
+def policy() -> Iterator[ScriptedOpenAIServer]:
+    with ScriptedOpenAIServer(ScriptedPolicy(dataset_rows())) as server:
+        yield server
+
+
+class Cli:
+    """`osmosis-local` in this process, writing under one temporary folder."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+
+    def __call__(self, *argv: str | Path) -> int:
+        return main([str(a) for a in argv])
+
+    def eval(self, base_url: str, *extra: str, **options: Any) -> EvalOutcome:
+        return run_eval(base_url, self.out_dir, *extra, **options)
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    return Cli(tmp_path)
+
+
+@pytest.fixture
+def content_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    repo = tmp_path / "repo"
+    ignore = shutil.ignore_patterns("__pycache__")
+    for folder in ("mcp", "reward_fn", "reward_rubric"):
+        shutil.copytree(REPO / folder, repo / folder, ignore=ignore)
+    shutil.copy(REPO / "test_data.jsonl", repo / "test_data.jsonl")
+    monkeypatch.chdir(repo)
+    monkeypatch.syspath_prepend(str(repo))
+    return repo
+
+
+@pytest.fixture(params=["auto", "litellm"])
+def llm_client(request: pytest.FixtureRequest) -> str:
+    """Both model-call paths: plain HTTP (the default for an OpenAI-compatible URL) and litellm."""
+    return str(request.param)

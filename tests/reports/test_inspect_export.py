@@ -1,0 +1,54 @@
+"""`osmosis-local export --format inspect`: our runs as an inspect_ai eval log, read back with inspect_ai's reader."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from inspect_ai.log import read_eval_log
+
+from osmosis_local.cli import main
+from osmosis_local.testing.scripted_policy import ScriptedPolicy, load_rows
+from osmosis_local.testing.scripted_server import ScriptedOpenAIServer
+
+REPO = Path(__file__).resolve().parents[2]
+DATASET = REPO / "test_data.jsonl"
+NUMBERS = "reward_fn.compute_reward:numbers_match_reward"
+
+
+def test_an_eval_exports_as_an_inspect_log_with_samples_messages_scores_and_metrics(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "flaky.py").write_text(
+        "def score(solution_str, ground_truth, extra_info=None, **kwargs):\n"
+        "    if extra_info['id'] == 'row-0001':\n        raise ValueError('scorer bug')\n    return 1.0\n"
+    )
+    with ScriptedOpenAIServer(ScriptedPolicy(load_rows(DATASET), wrong_answer_rate=0.5, seed=1)) as server:
+        assert main([
+            "eval", "--mcp", str(REPO / "mcp"), "-d", str(DATASET), "--eval-fn", NUMBERS, "--eval-fn", "flaky:score",
+            "--model", "scripted", "--base-url", server.base_url, "--limit", "3", "--n", "2", "-q",
+            "--log", str(tmp_path / "runs.jsonl"), "-o", str(tmp_path / "out.json"),
+        ]) == 0  # fmt: skip
+    assert main(["export", str(tmp_path / "runs.jsonl"), "--format", "inspect", "-o", str(tmp_path / "run.eval")]) == 0
+    log = read_eval_log(str(tmp_path / "run.eval"))
+    out = json.loads((tmp_path / "out.json").read_text())
+    assert log.status == "success" and log.eval.model == "scripted" and log.eval.config.epochs == 2
+    assert len(log.samples) == 6 and {(s.id, s.epoch) for s in log.samples} == {
+        (f"row-{i}", k) for i in range(3) for k in (1, 2)
+    }
+    first = log.samples[0]
+    assert [m.role for m in first.messages][:3] == ["system", "user", "assistant"]
+    calls = [c for m in first.messages if m.role == "assistant" for c in (m.tool_calls or [])]
+    assert calls and all(c.function and isinstance(c.arguments, dict) for c in calls)
+    assert any(m.role == "tool" and m.function for m in first.messages)
+    assert first.target == load_rows(DATASET)[0]["ground_truth"]
+    errored = [s for s in log.samples if s.id == "row-0"]  # dataset id row-0001 is row index 0
+    assert all(s.scores["flaky:score"].value == "ERROR" and "scorer bug" in s.scores["flaky:score"].explanation
+               for s in errored)  # fmt: skip
+    metrics = {score.name: {k: m.value for k, m in score.metrics.items()} for score in log.results.scores}
+    for fn in (NUMBERS, "flaky:score"):
+        ours = out["summary"]["eval_fns"][fn]
+        assert metrics[fn]["mean"] == ours["mean"] and metrics[fn]["pass_at_1"] == ours["pass_at_1"]
+        assert metrics[fn]["mean_all_runs"] == ours["mean_all_runs"]

@@ -1,0 +1,101 @@
+"""`osmosis-local view`: the self-contained HTML report, opened in a real headless browser (Debian's chromium).
+
+The log comes from an eval against the scripted-policy TEST DOUBLE whose final answers carry an injected
+``<script>`` and an ``<img onerror>``: they must show as text and never run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from osmosis_local.cli import main
+from osmosis_local.testing.scripted_policy import ScriptedPolicy, load_rows
+from osmosis_local.testing.scripted_server import ScriptedOpenAIServer, chat_completion
+
+REPO = Path(__file__).resolve().parents[2]
+DATASET = REPO / "test_data.jsonl"
+NUMBERS = "reward_fn.compute_reward:numbers_match_reward"
+INJECTION = "<script>document.title='PWNED'</script><img src=x onerror=\"document.body.dataset.pwned='1'\">"
+CHROMIUM = next(
+    filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"))), None
+)
+
+
+class InjectingPolicy:
+    """The scripted policy, whose final answers start with hostile HTML."""
+
+    def __init__(self) -> None:
+        self.policy = ScriptedPolicy(load_rows(DATASET), wrong_answer_rate=0.4, seed=5)
+
+    def __call__(self, body: dict[str, Any]) -> Any:
+        reply = self.policy(body)
+        message = reply.body["choices"][0]["message"]
+        if message.get("content"):
+            reply.body = chat_completion(content=INJECTION + "\n" + message["content"])
+        return reply
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("view")
+    with ScriptedOpenAIServer(InjectingPolicy()) as server:
+        code = main([
+            "eval", "--mcp", str(REPO / "mcp"), "-d", str(DATASET), "--eval-fn", NUMBERS, "--model", "scripted",
+            "--base-url", server.base_url, "--limit", "6", "--n", "2", "--batch-size", "4", "-q",
+            "--log", str(tmp / "runs.jsonl"), "-o", str(tmp / "out.json"),
+        ])  # fmt: skip
+    assert code == 0
+    assert main(["view", str(tmp / "runs.jsonl"), "-o", str(tmp / "report.html")]) == 0
+    return tmp / "report.html"
+
+
+def test_the_report_is_one_file_with_no_network_and_escapes_the_transcript(report: Path) -> None:
+    page = report.read_text()
+    assert not re.search(r"""(src|href)=["']?https?:""", page)  # nothing loaded from anywhere
+    assert "default-src 'none'" in page
+    assert "<script>document.title" not in page and "<img src=x" not in page  # only escaped copies
+    assert page.count("<script") == 2  # the data block and the page's own script
+
+
+def test_a_results_file_renders_too(report: Path) -> None:
+    out = report.parent / "from-results.html"
+    assert main(["view", str(report.parent / "out.json"), "-o", str(out)]) == 0
+    assert "Row × run grid" in out.read_text()
+
+
+def test_view_refuses_what_it_cannot_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["view", str(tmp_path / "none.jsonl")]) == 1
+    (tmp_path / "junk.json").write_text("{}")
+    assert main(["view", str(tmp_path / "junk.json")]) == 1
+    assert "not an eval results file" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs a browser: apt-get update && apt-get install -y chromium")
+def test_in_a_real_browser_the_summary_grid_and_a_drill_down_render_and_the_injection_does_not_run(
+    report: Path,
+) -> None:
+    runs = [json.loads(line) for line in (report.parent / "runs.jsonl").read_text().splitlines()][1:]
+    key = runs[3]["key"]
+    url = report.resolve().as_uri() + "#run=" + key
+    done = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=3000", "--dump-dom", url],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    dom = done.stdout
+    assert 'data-ready="1"' in dom, done.stderr[-2000:]  # the page's script ran to the end
+    assert "Summary" in dom and "Mean (all runs)" in dom
+    assert dom.count('class="cell"') == 12  # the row × run grid: 6 rows x 2 runs
+    assert dom.count('class="run"') == 12  # the run table
+    row, run = runs[3]["row_index"], runs[3]["run_index"]
+    assert f"Row {row}, run {run} (primary: scripted)" in dom  # the drill-down opened from the URL
+    assert "Conversation (" in dom and "Tool calls (" in dom and "Ground truth" in dom
+    assert "PWNED" not in dom.split("<title>")[1].split("</title>")[0]
+    assert "data-pwned" not in dom
+    assert "&lt;script&gt;document.title='PWNED'&lt;/script&gt;" in dom  # shown as text
