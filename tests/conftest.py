@@ -15,12 +15,10 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from helpers import REPO, EvalOutcome, dataset_rows, run_eval
+from helpers import REPO, Cli, dataset_rows
 
-from osmosis_local.cli import main
 from osmosis_local.testing.scripted_policy import ScriptedPolicy
 from osmosis_local.testing.scripted_server import ScriptedOpenAIServer
 
@@ -29,19 +27,6 @@ from osmosis_local.testing.scripted_server import ScriptedOpenAIServer
 def policy() -> Iterator[ScriptedOpenAIServer]:
     with ScriptedOpenAIServer(ScriptedPolicy(dataset_rows())) as server:
         yield server
-
-
-class Cli:
-    """`osmosis-local` in this process, writing under one temporary folder."""
-
-    def __init__(self, out_dir: Path) -> None:
-        self.out_dir = out_dir
-
-    def __call__(self, *argv: str | Path) -> int:
-        return main([str(a) for a in argv])
-
-    def eval(self, base_url: str, *extra: str, **options: Any) -> EvalOutcome:
-        return run_eval(base_url, self.out_dir, *extra, **options)
 
 
 @pytest.fixture

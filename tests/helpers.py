@@ -1,8 +1,8 @@
 """What the tests of every layer share (imported as ``helpers``; the fixtures built on it are in conftest.py).
 
 The repository's own paths and eval functions, the argument list of an `osmosis-local eval` against an
-OpenAI-compatible URL (so no test file retypes it), and `EvalOutcome`: an in-process eval's exit code, its
-``-o`` results and its transcript log, read back.
+OpenAI-compatible URL (so no test file retypes it), `EvalOutcome` (an in-process eval's exit code, its ``-o``
+results and its transcript log, read back) and `Cli` (what the ``cli`` fixture is).
 """
 
 from __future__ import annotations
@@ -43,14 +43,16 @@ def eval_argv(
     dataset: str | Path = DATASET,
     name: str = "runs",
     output: str = "out",
+    quiet: bool = True,
 ) -> list[str]:
-    """``eval`` on the repository's tools and dataset against ``base_url``, quiet, with ``-o out_dir/<output>.json``
-    and ``--log out_dir/<name>.jsonl``; ``extra`` flags come last (and win)."""
+    """``eval`` on the repository's tools and dataset against ``base_url`` (``-q`` unless ``quiet=False``), with
+    ``-o out_dir/<output>.json`` and ``--log out_dir/<name>.jsonl``; ``extra`` flags come last (and win)."""
     source = ["--mcp", str(mcp)] if mcp is not None else []
     fns = [arg for fn in eval_fns for arg in ("--eval-fn", fn)]
     return [
         "eval", *source, "-d", str(dataset), *fns, "--model", model, "--base-url", base_url, "--limit", str(limit),
-        "-q", "-o", str(out_dir / f"{output}.json"), "--log", str(out_dir / f"{name}.jsonl"), *extra,
+        *(["-q"] if quiet else []), "-o", str(out_dir / f"{output}.json"), "--log", str(out_dir / f"{name}.jsonl"),
+        *extra,
     ]  # fmt: skip
 
 
@@ -88,3 +90,16 @@ def run_eval(base_url: str, out_dir: Path, *extra: str, name: str = "runs", outp
     """`eval_argv` run through `main()` in this process."""
     code = main(eval_argv(base_url, out_dir, *extra, name=name, output=output, **options))
     return EvalOutcome(code, out_dir / f"{output}.json", out_dir / f"{name}.jsonl")
+
+
+class Cli:
+    """`osmosis-local` in this process, writing under one temporary folder."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+
+    def __call__(self, *argv: str | Path) -> int:
+        return main([str(a) for a in argv])
+
+    def eval(self, base_url: str, *extra: str, **options: Any) -> EvalOutcome:
+        return run_eval(base_url, self.out_dir, *extra, **options)

@@ -9,12 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import REPO
 from test_check_fixtures import build_fixture
 
 from osmosis_local.checks import CheckConfig, CheckReport, check_repository
 from osmosis_local.checks.reward_probes import PROBES
 
-REPO = Path(__file__).resolve().parents[2]
 CLI = str(Path(sys.executable).parent / "osmosis-local")
 ENV = {**os.environ, "FASTMCP_CHECK_FOR_UPDATES": "off"}
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from helpers import DATASET, REPO
+
 from osmosis_local.testing.scripted_policy import ScriptedPolicy, load_rows
 from osmosis_local.testing.scripted_server import ScriptedOpenAIServer
-
-REPO = Path(__file__).resolve().parents[2]
-DATASET = REPO / "test_data.jsonl"
 
 
 def run_session(keys: str, *extra: str) -> subprocess.CompletedProcess[str]:

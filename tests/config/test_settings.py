@@ -11,60 +11,41 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import DATASET, MCP_DIR, NUMBERS, Cli, jsonl
 from pydantic import ValidationError
 
 from osmosis_local import evaluate
 from osmosis_local.cli import main
 from osmosis_local.config.settings import MAY_CHANGE_ON_RESUME, EvalConfig, RolloutTestConfig, resume_differences
 from osmosis_local.log.records import LogHeader
-from osmosis_local.testing.scripted_policy import ScriptedPolicy, load_rows
 from osmosis_local.testing.scripted_server import ScriptedOpenAIServer
 
-REPO = Path(__file__).resolve().parents[2]
-DATASET = REPO / "test_data.jsonl"
-MCP_DIR = REPO / "mcp"
-NUMBERS = "reward_fn.compute_reward:numbers_match_reward"
-ROWS = load_rows(DATASET)
 KEY = "sk-settings-secret-0123456789"
 
 
-def eval_argv(server: ScriptedOpenAIServer, tmp_path: Path, *extra: str) -> list[str]:
-    return [
-        "eval", "--mcp", str(MCP_DIR), "-d", str(DATASET), "--model", "scripted", "--base-url", server.base_url,
-        "--api-key", KEY, "--eval-fn", NUMBERS, "--limit", "2", "-q", *extra,
-    ]  # fmt: skip
-
-
-def lines(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-@pytest.mark.parametrize("llm_client", ["auto", "litellm"])
-def test_top_p_is_sent_recorded_echoed_and_kept_by_a_rescore(tmp_path: Path, llm_client: str) -> None:
-    with ScriptedOpenAIServer(ScriptedPolicy(ROWS)) as server:
-        argv = eval_argv(server, tmp_path, "--top-p", "0.9", "--llm-client", llm_client)
-        assert main([*argv, "-o", str(tmp_path / "out.json"), "--log", str(tmp_path / "eval.jsonl")]) == 0
-        sent = [r for r in server.requests if r.get("max_tokens") != 1]  # not the preflight
+def test_top_p_is_sent_recorded_echoed_and_kept_by_a_rescore(
+    policy: ScriptedOpenAIServer, cli: Cli, llm_client: str, tmp_path: Path
+) -> None:
+    run = cli.eval(policy.base_url, "--api-key", KEY, "--top-p", "0.9", "--llm-client", llm_client, limit=2)
+    assert run.code == 0
+    sent = [r for r in policy.requests if r.get("max_tokens") != 1]  # not the preflight
     assert sent and all(r["top_p"] == 0.9 for r in sent)
-    out = json.loads((tmp_path / "out.json").read_text())
-    header = lines(tmp_path / "eval.jsonl")[0]
+    out, header = run.out, run.header
     assert out["config"]["top_p"] == 0.9 and header["settings"]["top_p"] == 0.9
     assert out["config"] == header["settings"]  # the result echoes what the header records
-    assert KEY not in (tmp_path / "out.json").read_text() + (tmp_path / "eval.jsonl").read_text()
+    assert KEY not in run.output.read_text() + run.log.read_text()
     assert "api_key" not in out["config"]
 
-    code = main(["rescore", str(tmp_path / "eval.jsonl"), "--eval-fn", NUMBERS, "-q",
-                 "-o", str(tmp_path / "rescored.json"), "--log", str(tmp_path / "rescore.jsonl")])  # fmt: skip
-    assert code == 0
-    rescored = json.loads((tmp_path / "rescored.json").read_text())
-    assert rescored["config"]["top_p"] == 0.9 and lines(tmp_path / "rescore.jsonl")[0]["settings"]["top_p"] == 0.9
-    assert rescored["config"]["rescore_of"] == str(tmp_path / "eval.jsonl")
+    rescored = tmp_path / "rescored.json"
+    assert cli("rescore", run.log, "--eval-fn", NUMBERS, "-q", "-o", rescored, "--log", tmp_path / "rescore.jsonl") == 0
+    result = json.loads(rescored.read_text())
+    assert result["config"]["top_p"] == 0.9 and jsonl(tmp_path / "rescore.jsonl")[0]["settings"]["top_p"] == 0.9
+    assert result["config"]["rescore_of"] == str(run.log)
 
 
-def test_without_top_p_none_is_sent(tmp_path: Path) -> None:
-    with ScriptedOpenAIServer(ScriptedPolicy(ROWS)) as server:
-        assert main([*eval_argv(server, tmp_path), "--log", str(tmp_path / "eval.jsonl")]) == 0
-    assert server.requests and not any("top_p" in r for r in server.requests)
+def test_without_top_p_none_is_sent(policy: ScriptedOpenAIServer, cli: Cli) -> None:
+    assert cli.eval(policy.base_url, limit=2).code == 0
+    assert policy.requests and not any("top_p" in r for r in policy.requests)
 
 
 @pytest.mark.parametrize("value", ["0", "1.5", "-0.1", "nan", "high"])
@@ -75,23 +56,26 @@ def test_a_top_p_outside_0_to_1_is_refused_naming_the_flag(value: str, capsys: p
     assert "--top-p" in capsys.readouterr().err
 
 
-def test_resume_refuses_another_top_p(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    log = tmp_path / "eval.jsonl"
-    with ScriptedOpenAIServer(ScriptedPolicy(ROWS)) as server:
-        assert main([*eval_argv(server, tmp_path, "--top-p", "0.9"), "--log", str(log)]) == 0
-        before = log.read_bytes()
-        assert main([*eval_argv(server, tmp_path, "--top-p", "0.5"), "--resume", str(log)]) == 2
-        # what may change between resumes does not refuse it
-        assert main([*eval_argv(server, tmp_path, "--top-p", "0.9", "--batch-size", "2", "--n", "2"),
-                     "--resume", str(log)]) == 0  # fmt: skip
+def test_resume_refuses_another_top_p(
+    policy: ScriptedOpenAIServer, cli: Cli, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = cli.eval(policy.base_url, "--top-p", "0.9", limit=2)
+    assert first.code == 0
+    before = first.log.read_bytes()
+    assert cli.eval(policy.base_url, "--top-p", "0.5", "--resume", str(first.log), limit=2, name="other").code == 2
+    # what may change between resumes does not refuse it
+    again = cli.eval(policy.base_url, "--top-p", "0.9", "--batch-size", "2", "--n", "2", "--resume", str(first.log),
+                     limit=2, name="other")  # fmt: skip
+    assert again.code == 0
     assert "top_p: the log has 0.9, this run has 0.5" in capsys.readouterr().err
-    assert log.read_bytes().startswith(before)
+    assert first.log.read_bytes().startswith(before)
 
 
-def test_the_python_api_takes_the_same_options_and_refuses_bad_ones_by_name(tmp_path: Path) -> None:
-    with ScriptedOpenAIServer(ScriptedPolicy(ROWS)) as server:
-        result = evaluate(mcp=MCP_DIR, dataset=DATASET, eval_fn=NUMBERS, model="scripted", base_url=server.base_url,
-                          limit=1, top_p=0.5, n=2, log=tmp_path / "api.jsonl")  # fmt: skip
+def test_the_python_api_takes_the_same_options_and_refuses_bad_ones_by_name(
+    policy: ScriptedOpenAIServer, tmp_path: Path
+) -> None:
+    result = evaluate(mcp=MCP_DIR, dataset=DATASET, eval_fn=NUMBERS, model="scripted", base_url=policy.base_url,
+                      limit=1, top_p=0.5, n=2, log=tmp_path / "api.jsonl")  # fmt: skip
     assert result.config.top_p == 0.5 and result.config.n_runs == 2 and result.config.eval_fns == [NUMBERS]
     assert result.config.tools_sha256 and result.config.dataset_sha256  # resolved by the run
     with pytest.raises(ValidationError, match="top_p"):
@@ -157,12 +141,10 @@ def test_a_header_of_the_previous_layout_reads_as_todays(tmp_path: Path) -> None
     assert settings.dataset == Path("test_data.jsonl") and settings.harness_version == "0.1.0"
 
 
-def test_a_test_log_records_its_settings_too(tmp_path: Path) -> None:
-    with ScriptedOpenAIServer(ScriptedPolicy(ROWS)) as server:
-        code = main(["test", "--mcp", str(MCP_DIR), "-d", str(DATASET), "--model", "scripted", "--base-url",
-                     server.base_url, "--limit", "1", "--top-p", "0.7", "-q", "-o", str(tmp_path / "out.json"),
-                     "--log", str(tmp_path / "test.jsonl")])  # fmt: skip
+def test_a_test_log_records_its_settings_too(policy: ScriptedOpenAIServer, cli: Cli, tmp_path: Path) -> None:
+    code = cli("test", "--mcp", MCP_DIR, "-d", DATASET, "--model", "scripted", "--base-url", policy.base_url,
+               "--limit", "1", "--top-p", "0.7", "-q", "-o", tmp_path / "out.json", "--log", tmp_path / "test.jsonl")
     assert code == 0
-    header = LogHeader.model_validate(lines(tmp_path / "test.jsonl")[0])
+    header = LogHeader.model_validate(jsonl(tmp_path / "test.jsonl")[0])
     assert isinstance(header.settings, RolloutTestConfig) and header.settings.top_p == 0.7
     assert json.loads((tmp_path / "out.json").read_text())["config"]["top_p"] == 0.7

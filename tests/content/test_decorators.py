@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Annotated, Any, Dict, Optional, TypedDict, Union
 
 import pytest
+from helpers import REPO
 
 import osmosis_local
 from osmosis_local.content import decorators
 from osmosis_local.content.decorators import local_osmosis_reward, local_osmosis_rubric
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 REWARD_EXPECTED = "extra_info: dict = None, **kwargs) -> float`"
 RUBRIC_EXPECTED = "ground_truth: str | None, extra_info: dict, **kwargs) -> float`"
 
@@ -492,7 +492,7 @@ def _run_with_fake_sdk(tmp_path: Path, sdk: str, script: str) -> dict:
     package = tmp_path / "osmosis_ai"
     package.mkdir()
     (package / "__init__.py").write_text(textwrap.dedent(FAKE_SDKS[sdk]), encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO_ROOT)])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)])}
     completed = subprocess.run(
         [sys.executable, "-W", "always", "-c", textwrap.dedent(script)],
         capture_output=True,

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import REPO
 
 from osmosis_local.llm.base import ModelReply
 from osmosis_local.llm.http_client import HttpModelClient
@@ -20,7 +21,6 @@ from osmosis_local.testing.scripted_server import ScriptedOpenAIServer, Scripted
 
 FAST = RetryPolicy(max_attempts=3, initial_wait_s=0.01, max_wait_s=0.02)
 KEY = "sk-http-path-secret-0123456789"
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _request(server: ScriptedOpenAIServer, **extra: Any) -> dict[str, Any]:

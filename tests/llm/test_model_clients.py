@@ -17,12 +17,6 @@ from osmosis_local.testing.scripted_server import ScriptedOpenAIServer, Scripted
 FAST = RetryPolicy(max_attempts=3, initial_wait_s=0.01, max_wait_s=0.05)
 
 
-@pytest.fixture(params=["auto", "litellm"])
-def client(request: pytest.FixtureRequest) -> str:
-    """Both paths: plain HTTP (the default for an OpenAI-compatible URL) and litellm."""
-    return request.param
-
-
 def _content(reply: ModelReply) -> object:
     return reply.message["content"]
 
@@ -47,35 +41,35 @@ def _request(server: ScriptedOpenAIServer, **extra) -> dict:
     }
 
 
-def test_429_then_200_is_retried_honouring_retry_after(client: str) -> None:
+def test_429_then_200_is_retried_honouring_retry_after(llm_client: str) -> None:
     replies = _sequence(ScriptedReply(status=429, headers={"Retry-After": "0.2"}), chat_completion(content="ok"))
     with ScriptedOpenAIServer(replies) as server:
         started = time.monotonic()
-        response = asyncio.run(acomplete(_request(server), policy=FAST, llm_client=client))
+        response = asyncio.run(acomplete(_request(server), policy=FAST, llm_client=llm_client))
         elapsed = time.monotonic() - started
     assert _content(response) == "ok"
     assert len(server.requests) == 2
     assert elapsed >= 0.2
 
 
-def test_persistent_500_gives_up_after_max_attempts_with_per_row_verdict(client: str) -> None:
+def test_persistent_500_gives_up_after_max_attempts_with_per_row_verdict(llm_client: str) -> None:
     with ScriptedOpenAIServer(lambda _b: ScriptedReply(status=500)) as server:
         with pytest.raises(LLMCallError) as info:
-            asyncio.run(acomplete(_request(server), policy=FAST, llm_client=client))
+            asyncio.run(acomplete(_request(server), policy=FAST, llm_client=llm_client))
     assert len(server.requests) == 3
     assert info.value.attempts == 3
     assert info.value.systemic is False
     assert "HTTP 500" in info.value.message
 
 
-def test_hang_past_timeout_is_a_retryable_timeout(client: str) -> None:
+def test_hang_past_timeout_is_a_retryable_timeout(llm_client: str) -> None:
     with ScriptedOpenAIServer(lambda _b: ScriptedReply(body=chat_completion(content="late"), delay_s=3)) as server:
         with pytest.raises(LLMCallError) as info:
             asyncio.run(
                 acomplete(
                     _request(server, timeout=0.5),
                     policy=RetryPolicy(max_attempts=2, initial_wait_s=0.01),
-                    llm_client=client,
+                    llm_client=llm_client,
                 )
             )
     assert info.value.kind == "timeout"
@@ -83,28 +77,28 @@ def test_hang_past_timeout_is_a_retryable_timeout(client: str) -> None:
 
 
 @pytest.mark.parametrize(("status", "kind"), [(401, "auth"), (403, "permission"), (404, "not_found")])
-def test_auth_and_missing_model_are_systemic_and_not_retried(status: int, kind: str, client: str) -> None:
+def test_auth_and_missing_model_are_systemic_and_not_retried(status: int, kind: str, llm_client: str) -> None:
     with ScriptedOpenAIServer(lambda _b: ScriptedReply(status=status)) as server:
         with pytest.raises(LLMCallError) as info:
-            complete(_request(server), policy=FAST, llm_client=client)
+            complete(_request(server), policy=FAST, llm_client=llm_client)
     assert len(server.requests) == 1
     assert info.value.kind == kind
     assert info.value.systemic is True
     assert "sk-test-secret-key-123456789" not in info.value.message
 
 
-def test_unreachable_endpoint_is_systemic_connection_error(client: str) -> None:
+def test_unreachable_endpoint_is_systemic_connection_error(llm_client: str) -> None:
     with ScriptedOpenAIServer(lambda _b: chat_completion(content="x")) as server:
         request = _request(server)
     with pytest.raises(LLMCallError) as info:
-        complete(request, policy=FAST, llm_client=client)
+        complete(request, policy=FAST, llm_client=llm_client)
     assert info.value.kind == "connection"
     assert info.value.systemic is True
 
 
-def test_usage_and_drop_params_reach_the_wire(client: str) -> None:
+def test_usage_and_drop_params_reach_the_wire(llm_client: str) -> None:
     with ScriptedOpenAIServer(lambda _b: chat_completion(content="ok", prompt_tokens=7, completion_tokens=3)) as server:
-        response = complete(_request(server, temperature=0.2), llm_client=client)
+        response = complete(_request(server, temperature=0.2), llm_client=llm_client)
     assert (response.prompt_tokens, response.completion_tokens) == (7, 3)
     assert server.requests[0]["temperature"] == 0.2
     assert server.auth_headers[0] == "Bearer sk-test-secret-key-123456789"

@@ -5,15 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from helpers import DATASET, NUMBERS, run_eval
 from inspect_ai.log import read_eval_log
 
 from osmosis_local.cli import main
 from osmosis_local.testing.scripted_policy import ScriptedPolicy, load_rows
 from osmosis_local.testing.scripted_server import ScriptedOpenAIServer
-
-REPO = Path(__file__).resolve().parents[2]
-DATASET = REPO / "test_data.jsonl"
-NUMBERS = "reward_fn.compute_reward:numbers_match_reward"
 
 
 def test_an_eval_exports_as_an_inspect_log_with_samples_messages_scores_and_metrics(
@@ -26,11 +23,7 @@ def test_an_eval_exports_as_an_inspect_log_with_samples_messages_scores_and_metr
         "    if extra_info['id'] == 'row-0001':\n        raise ValueError('scorer bug')\n    return 1.0\n"
     )
     with ScriptedOpenAIServer(ScriptedPolicy(load_rows(DATASET), wrong_answer_rate=0.5, seed=1)) as server:
-        assert main([
-            "eval", "--mcp", str(REPO / "mcp"), "-d", str(DATASET), "--eval-fn", NUMBERS, "--eval-fn", "flaky:score",
-            "--model", "scripted", "--base-url", server.base_url, "--limit", "3", "--n", "2", "-q",
-            "--log", str(tmp_path / "runs.jsonl"), "-o", str(tmp_path / "out.json"),
-        ]) == 0  # fmt: skip
+        assert run_eval(server.base_url, tmp_path, "--n", "2", limit=3, eval_fns=(NUMBERS, "flaky:score")).code == 0
     assert main(["export", str(tmp_path / "runs.jsonl"), "--format", "inspect", "-o", str(tmp_path / "run.eval")]) == 0
     log = read_eval_log(str(tmp_path / "run.eval"))
     out = json.loads((tmp_path / "out.json").read_text())

@@ -14,14 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import DATASET, run_eval
 
 from osmosis_local.cli import main
 from osmosis_local.testing.scripted_policy import ScriptedPolicy, load_rows
 from osmosis_local.testing.scripted_server import ScriptedOpenAIServer, chat_completion
 
-REPO = Path(__file__).resolve().parents[2]
-DATASET = REPO / "test_data.jsonl"
-NUMBERS = "reward_fn.compute_reward:numbers_match_reward"
 INJECTION = "<script>document.title='PWNED'</script><img src=x onerror=\"document.body.dataset.pwned='1'\">"
 CHROMIUM = next(
     filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"))), None
@@ -46,12 +44,7 @@ class InjectingPolicy:
 def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("view")
     with ScriptedOpenAIServer(InjectingPolicy()) as server:
-        code = main([
-            "eval", "--mcp", str(REPO / "mcp"), "-d", str(DATASET), "--eval-fn", NUMBERS, "--model", "scripted",
-            "--base-url", server.base_url, "--limit", "6", "--n", "2", "--batch-size", "4", "-q",
-            "--log", str(tmp / "runs.jsonl"), "-o", str(tmp / "out.json"),
-        ])  # fmt: skip
-    assert code == 0
+        assert run_eval(server.base_url, tmp, "--n", "2", "--batch-size", "4", limit=6).code == 0
     assert main(["view", str(tmp / "runs.jsonl"), "-o", str(tmp / "report.html")]) == 0
     return tmp / "report.html"
 

@@ -22,11 +22,10 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from helpers import DATASET, REPO
 
 import osmosis_local  # noqa: F401  (sets offline env defaults before fastmcp is imported)
 
-REPO = Path(__file__).resolve().parents[2]
-DATASET = REPO / "test_data.jsonl"
 GENERATOR = REPO / "scripts" / "generate_dataset.py"
 TOOLS = {"add", "subtract", "multiply", "divide", "power", "square_root", "modulo", "round_number"}
 REQUIRED_COLUMNS = ("system_prompt", "user_prompt", "ground_truth")

@@ -7,13 +7,12 @@ could stumble into or exploit (hedges, injections, near-misses on huge integers,
 import inspect
 import sys
 import time
-from pathlib import Path
 
 import pytest
+from helpers import REPO
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(REPO_ROOT) not in sys.path:  # the SDK imports content as `reward_fn.*` with the repo root on sys.path
-    sys.path.insert(0, str(REPO_ROOT))
+if str(REPO) not in sys.path:  # the SDK imports content as `reward_fn.*` with the repo root on sys.path
+    sys.path.insert(0, str(REPO))
 
 from reward_fn.answer_parsing import final_answer_value, parse_number  # noqa: E402
 from reward_fn.compute_reward import numbers_match_reward  # noqa: E402
@@ -269,5 +268,5 @@ def test_signature_passes_the_sdk_strict_checks() -> None:
 @pytest.mark.parametrize("name", ["compute_reward.py", "answer_parsing.py", "tool_use_reward.py"])
 def test_reward_files_avoid_future_annotations(name: str) -> None:
     """`from __future__ import annotations` turns annotations into strings, which the SDK's reward rejects."""
-    source = (REPO_ROOT / "reward_fn" / name).read_text(encoding="utf-8")
+    source = (REPO / "reward_fn" / name).read_text(encoding="utf-8")
     assert "from __future__ import annotations" not in [line.strip() for line in source.splitlines()]

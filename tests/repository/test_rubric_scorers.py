@@ -8,14 +8,13 @@ import inspect
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from helpers import REPO
 
 from osmosis_local import MissingAPIKeyError
 from osmosis_local.testing.scripted_server import ScriptedOpenAIServer, ScriptedReply, chat_completion
 
-REPO = Path(__file__).resolve().parents[2]
 HOSTED = [("openai", "OPENAI_API_KEY"), ("anthropic", "ANTHROPIC_API_KEY"), ("xai", "XAI_API_KEY")]
 ROW = {
     "id": "row-0007",

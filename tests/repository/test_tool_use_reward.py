@@ -2,13 +2,12 @@
 
 import inspect
 import sys
-from pathlib import Path
 
 import pytest
+from helpers import REPO
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(REPO_ROOT) not in sys.path:  # the SDK imports content as `reward_fn.*` with the repo root on sys.path
-    sys.path.insert(0, str(REPO_ROOT))
+if str(REPO) not in sys.path:  # the SDK imports content as `reward_fn.*` with the repo root on sys.path
+    sys.path.insert(0, str(REPO))
 
 from reward_fn.tool_use_reward import tool_use_reward  # noqa: E402
 

@@ -13,7 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import helpers
 import pytest
+from helpers import DATASET, MCP_DIR, NUMBERS, REPO
 
 from osmosis_local import EvalResult, evaluate
 from osmosis_local.cli import main
@@ -23,10 +25,6 @@ from osmosis_local.log.stats import pass_at_k
 from osmosis_local.testing.scripted_policy import ScriptedPolicy, load_rows
 from osmosis_local.testing.scripted_server import ScriptedOpenAIServer, ScriptedReply
 
-REPO = Path(__file__).resolve().parents[2]
-DATASET = REPO / "test_data.jsonl"
-MCP_DIR = REPO / "mcp"
-NUMBERS = "reward_fn.compute_reward:numbers_match_reward"
 ROWS = load_rows(DATASET)
 FAILING_ROW = 2  # every request of this row's conversation gets HTTP 500
 RAISING_ROW_ID = ROWS[1]["id"]  # the scorer below raises on this row
@@ -63,30 +61,11 @@ def scorers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def run_eval(tmp_path: Path, server: ScriptedOpenAIServer, *extra: str, limit: int = 4) -> tuple[int, dict[str, Any]]:
-    code = main(
-        [
-            "eval",
-            "--mcp",
-            str(MCP_DIR),
-            "-d",
-            str(DATASET),
-            "--model",
-            "scripted-policy",
-            "--base-url",
-            server.base_url,
-            "--limit",
-            str(limit),
-            "--max-retries",
-            "0",
-            "-q",
-            "-o",
-            str(tmp_path / "out.json"),
-            "--log",
-            str(tmp_path / "runs.jsonl"),
-            *extra,
-        ]
+    """The common eval (`helpers.run_eval`), no retries, the eval functions given in ``extra``."""
+    outcome = helpers.run_eval(
+        server.base_url, tmp_path, "--max-retries", "0", *extra, limit=limit, eval_fns=(), model="scripted-policy"
     )
-    return code, json.loads((tmp_path / "out.json").read_text())
+    return outcome.code, outcome.out
 
 
 def test_scorer_errors_and_failed_runs_never_pass_even_at_threshold_zero(tmp_path: Path, scorers: Path) -> None:

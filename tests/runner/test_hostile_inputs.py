@@ -14,7 +14,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+import helpers
 import pytest
+from helpers import DATASET, MCP_DIR, NUMBERS
 from mcp_servers import load_tool_server
 
 from osmosis_local.cli import main
@@ -23,18 +25,14 @@ from osmosis_local.testing.scripted_policy import ScriptedPolicy, load_rows
 from osmosis_local.testing.scripted_server import ScriptedOpenAIServer, ScriptedReply, chat_completion, tool_call
 from osmosis_local.tools.runner import MAX_ERROR_CHARS, ToolRunner
 
-REPO = Path(__file__).resolve().parents[2]
-DATASET = REPO / "test_data.jsonl"
-MCP_DIR = REPO / "mcp"
-NUMBERS = "reward_fn.compute_reward:numbers_match_reward"
 KEY = "sk-hostile-test-key-0123456789abcdef"
 ROWS = load_rows(DATASET)
 
 
 def eval_argv(base_url: str, tmp_path: Path, *extra: str, limit: int = 2) -> list[str]:
-    return ["eval", "--mcp", str(MCP_DIR), "-d", str(DATASET), "--eval-fn", NUMBERS, "--model", "scripted",
-            "--base-url", base_url, "--api-key", KEY, "--limit", str(limit), "--max-retries", "2",
-            "-o", str(tmp_path / "out.json"), "--log", str(tmp_path / "runs.jsonl"), *extra]  # fmt: skip
+    """The common eval (`helpers.eval_argv`), printing, with a key to redact and 2 retries."""
+    return helpers.eval_argv(base_url, tmp_path, "--api-key", KEY, "--max-retries", "2", *extra, limit=limit,
+                             quiet=False)  # fmt: skip
 
 
 def everything_written(tmp_path: Path) -> str:

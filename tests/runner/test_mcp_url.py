@@ -8,22 +8,19 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import DATASET, NUMBERS, REPO, run_eval
 from mcp_servers import free_port, serve_tool_server
 
 from osmosis_local.cli import main
 from osmosis_local.testing.scripted_policy import ScriptedPolicy, load_rows
 from osmosis_local.testing.scripted_server import ScriptedOpenAIServer
 
-REPO = Path(__file__).resolve().parents[2]
-DATASET = REPO / "test_data.jsonl"
-NUMBERS = "reward_fn.compute_reward:numbers_match_reward"
-
 
 def run(tmp_path: Path, name: str, base_url: str, *source: str) -> tuple[int, dict]:
-    code = main(["eval", *source, "-d", str(DATASET), "--eval-fn", NUMBERS, "--model", "scripted",
-                 "--base-url", base_url, "--limit", "4", "--batch-size", "2", "-q", "--tool-timeout", "10",
-                 "--log", str(tmp_path / f"{name}.jsonl"), "-o", str(tmp_path / f"{name}.json")])  # fmt: skip
-    return code, json.loads((tmp_path / f"{name}.json").read_text())
+    """The common eval (`helpers.run_eval`) with the tool source given."""
+    outcome = run_eval(base_url, tmp_path, *source, "--batch-size", "2", "--tool-timeout", "10", mcp=None, name=name,
+                       output=name)  # fmt: skip
+    return outcome.code, outcome.out
 
 
 def header(tmp_path: Path, name: str) -> dict:

@@ -11,15 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import DATASET, NUMBERS, TOOL_USE, run_eval
 
 from osmosis_local.cli import main
 from osmosis_local.testing.scripted_policy import ScriptedPolicy, load_rows
 from osmosis_local.testing.scripted_server import ScriptedOpenAIServer, ScriptedReply
 
-REPO = Path(__file__).resolve().parents[2]
-DATASET = REPO / "test_data.jsonl"
-NUMBERS = "reward_fn.compute_reward:numbers_match_reward"
-TOOL_USE = "reward_fn.tool_use_reward:tool_use_reward"
 ROWS = load_rows(DATASET)
 
 
@@ -42,12 +39,9 @@ def evaluated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         return policy(body)
 
     with ScriptedOpenAIServer(responder) as server:
-        code = main([
-            "eval", "--mcp", str(REPO / "mcp"), "-d", str(DATASET), "--eval-fn", NUMBERS, "--eval-fn", "myscore:score",
-            "--model", "scripted", "--base-url", server.base_url, "--limit", "4", "--n", "2", "--max-retries", "0",
-            "-q", "--log", str(tmp_path / "eval.jsonl"), "-o", str(tmp_path / "eval.json"),
-        ])  # fmt: skip
-    assert code == 0
+        outcome = run_eval(server.base_url, tmp_path, "--n", "2", "--max-retries", "0",
+                           eval_fns=(NUMBERS, "myscore:score"), name="eval", output="eval")  # fmt: skip
+    assert outcome.code == 0
     return tmp_path
 
 

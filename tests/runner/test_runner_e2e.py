@@ -12,17 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import DATASET, MCP_DIR, NUMBERS, REPO, TOOL_USE, eval_argv, jsonl
 
 from osmosis_local.cli import main
 from osmosis_local.log.stats import pass_at_k
 from osmosis_local.testing.scripted_policy import ScriptedPolicy, load_rows
 from osmosis_local.testing.scripted_server import ScriptedOpenAIServer, ScriptedReply, chat_completion
 
-REPO = Path(__file__).resolve().parents[2]
-DATASET = REPO / "test_data.jsonl"
-MCP_DIR = REPO / "mcp"
-NUMBERS = "reward_fn.compute_reward:numbers_match_reward"
-TOOL_USE = "reward_fn.tool_use_reward:tool_use_reward"
 CLI = str(Path(sys.executable).parent / "osmosis-local")
 SECRET = "sk-e2e-very-secret-key-0123456789"
 
@@ -31,42 +27,14 @@ def policy_server(**faults: Any) -> ScriptedOpenAIServer:
     return ScriptedOpenAIServer(ScriptedPolicy(load_rows(DATASET), **faults))
 
 
-@pytest.fixture(params=["auto", "litellm"])
-def llm_client(request: pytest.FixtureRequest) -> str:
-    """Both model-call paths: plain HTTP (the default for --base-url) and litellm."""
-    return request.param
-
-
 def eval_args(
     server: ScriptedOpenAIServer, tmp_path: Path, *extra: str, limit: int = 4, llm_client: str = "auto"
 ) -> list[str]:
-    return [
-        "eval",
-        "--mcp",
-        str(MCP_DIR),
-        "-d",
-        str(DATASET),
-        "--eval-fn",
-        NUMBERS,
-        "--model",
-        "scripted-policy",
-        "--base-url",
-        server.base_url,
-        "--api-key",
-        SECRET,
-        "--limit",
-        str(limit),
-        "-o",
-        str(tmp_path / "out.json"),
-        "--log",
-        str(tmp_path / "runs.jsonl"),
-        "--max-retries",
-        "2",
-        "-q",
-        "--llm-client",
-        llm_client,
-        *extra,
-    ]
+    """The common eval (`helpers.eval_argv`) with a key to redact, 2 retries and the model-call path."""
+    return eval_argv(
+        server.base_url, tmp_path, "--api-key", SECRET, "--max-retries", "2", "--llm-client", llm_client, *extra,
+        limit=limit, model="scripted-policy",
+    )  # fmt: skip
 
 
 def read_output(tmp_path: Path) -> dict[str, Any]:
@@ -74,7 +42,7 @@ def read_output(tmp_path: Path) -> dict[str, Any]:
 
 
 def read_lines(tmp_path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]
+    return jsonl(tmp_path / "runs.jsonl")
 
 
 def read_log(tmp_path: Path) -> list[dict[str, Any]]:

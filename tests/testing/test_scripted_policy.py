@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from helpers import REPO
 
 from osmosis_local.testing.scripted_policy import (
     FAULT_CALL_PREFIX,
@@ -26,7 +27,6 @@ from osmosis_local.testing.scripted_policy import (
 )
 from osmosis_local.testing.scripted_server import ScriptedOpenAIServer
 
-REPO = Path(__file__).resolve().parents[2]
 SYSTEM = "You are a careful math assistant."
 
 ROWS: list[dict[str, Any]] = [

@@ -1,4 +1,4 @@
-"""Turn a `JudgeSpec` and its prompts into the litellm request (docs/contract.md §3, the request).
+"""Turn a `JudgeSpec` and its prompts into the judge's request (docs/contract.md §3, the request).
 
 - Hosted: ``openai/responses/<model>`` for OpenAI ``gpt-5*`` (the Responses API), else
   ``<provider>/<model>``; a strict ``json_schema`` named ``reward_rubric_response`` when
