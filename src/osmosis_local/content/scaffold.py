@@ -64,7 +64,7 @@ from fastmcp.exceptions import ToolError
 
 from osmosis_local import load_mcp_server
 
-MCP_DIR = Path(__file__).resolve().parents[1] / "mcp"
+MCP_DIR = Path(__file__).resolve().parents[2] / "mcp"
 
 
 def call(arguments: dict):
@@ -197,11 +197,11 @@ def scaffold(kind: Kind, name: str, repo: Path) -> Scaffold:
             )
         files = {
             tools / f"{name}.py": _TOOL.substitute(name=name),
-            repo / "tests" / f"test_{name}_tool.py": _TOOL_TEST.substitute(name=name),
+            repo / "tests" / "repository" / f"test_{name}_tool.py": _TOOL_TEST.substitute(name=name),
         }
         steps = [
             f"edit mcp/tools/{name}.py (main.py must import the module: ours imports every tools/ module)",
-            f"python -m pytest tests/test_{name}_tool.py",
+            f"python -m pytest tests/repository/test_{name}_tool.py",
             "osmosis-local check",
         ]
     elif kind == "reward":
