@@ -28,11 +28,12 @@ ALLOWED: dict[str, set[str]] = {
     "rubric": {"llm", "local_model"},
     "log": {"config"},
     "reports": {"log", "config"},
-    "runner": {"config", "content", "tools", "llm", "rubric", "log"},
+    "rollout": {"config", "content", "tools", "llm"},
+    "runner": {"config", "content", "tools", "llm", "rubric", "log", "rollout"},
     "checks": {"config", "content", "tools", "rubric"},
     "api": {"config", "log", "runner"},
     "cli": {"config", "content", "tools", "llm", "local_model", "rubric", "log", "reports", "runner", "checks",
-            "testing"},  # fmt: skip
+            "testing", "rollout"},  # fmt: skip
 }
 
 

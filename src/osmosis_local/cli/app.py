@@ -20,6 +20,7 @@ from osmosis_local.cli import (
     export_command,
     new_command,
     rescore_command,
+    rollout_server_command,
     rollout_test_command,
     serve_command,
     view_command,
@@ -34,6 +35,7 @@ COMMANDS = (
     export_command,
     check_command,
     new_command,
+    rollout_server_command,
     serve_command,
 )
 

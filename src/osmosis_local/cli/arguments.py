@@ -102,8 +102,18 @@ def add_rollout_arguments(parser: argparse.ArgumentParser, *, model_required: bo
         "--agent",
         dest="module",
         metavar="MOD:ATTR",
-        help="custom RolloutAgentLoop (Remote Rollout; not supported here: use --mcp)",
+        help="instead of --mcp: a RolloutAgentLoop (Remote Rollout), run in this process, e.g. server:agent_loop "
+        "from rollout_server/",
     )
+    source.add_argument(
+        "--rollout-server", metavar="URL", help="instead of --mcp: a running RolloutServer (osmosis-local serve), "
+        "driven over HTTP as the platform's trainer would, e.g. http://127.0.0.1:9000",
+    )  # fmt: skip
+    source.add_argument("--rollout-server-key", metavar="KEY", help="the RolloutServer's API key (when it has one)")
+    source.add_argument(
+        "--rollout-timeout", type=positive_float, metavar="S",
+        help="seconds one -m / --rollout-server rollout may take (default: --request-timeout x (max turns + 1))",
+    )  # fmt: skip
     source.add_argument(
         "-d",
         "--dataset",
@@ -170,17 +180,21 @@ def add_rollout_arguments(parser: argparse.ArgumentParser, *, model_required: bo
     out.add_argument("--debug", action="store_true", help="debug logging and tracebacks")
 
 
+SOURCES = {"mcp": "--mcp", "mcp_url": "--mcp-url", "module": "-m", "rollout_server": "--rollout-server"}
+
+
 def source_problem(args: argparse.Namespace) -> str | None:
-    """What is wrong with the tool source flags, if anything (the message argparse prints, exit 2)."""
-    if getattr(args, "module", None):
+    """What is wrong with the flags that say what runs, if anything (the message argparse prints, exit 2)."""
+    given = [flag for dest, flag in SOURCES.items() if getattr(args, dest, None) is not None]
+    if not given:
         return (
-            "-m/--module runs a custom RolloutAgentLoop (Remote Rollout), which osmosis-local does not host. "
-            "Use --mcp ./mcp for Local Rollout, or the osmosis SDK for remote agents."
+            "--mcp DIR is required (the folder with main.py, e.g. --mcp ./mcp), or --mcp-url URL of a running tool "
+            "server, -m MOD:ATTR of an agent loop (Remote Rollout), or --rollout-server URL of a RolloutServer"
         )
-    if getattr(args, "mcp", None) is None and getattr(args, "mcp_url", None) is None:
-        return "--mcp DIR is required (the folder with main.py, e.g. --mcp ./mcp), or --mcp-url URL of a running server"
-    if getattr(args, "mcp", None) is not None and getattr(args, "mcp_url", None) is not None:
-        return "give either --mcp DIR or --mcp-url URL, not both"
+    if len(given) > 1:
+        return f"give one of --mcp, --mcp-url, -m and --rollout-server, not {' and '.join(given)}"
+    if getattr(args, "rollout_server_key", None) and getattr(args, "rollout_server", None) is None:
+        return "--rollout-server-key needs --rollout-server"
     return None
 
 

@@ -20,7 +20,10 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Convert the flags once and run every row (exit 0 when every row passed), or step through rows with -i."""
     problem = source_problem(args) or (
         "--row needs -i/--interactive" if args.row is not None and not args.interactive else None
-    )
+    ) or (
+        "-i steps through rollouts run in this process: use --mcp or -m, not --rollout-server"
+        if args.interactive and args.rollout_server is not None else None
+    )  # fmt: skip
     if problem:
         parser.error(problem)
     import asyncio

@@ -17,6 +17,10 @@ class RunOptions(SamplingParams, total=False):
 
     mcp: str | Path
     mcp_url: str
+    module: str
+    rollout_server: str
+    rollout_server_key: str
+    rollout_timeout: float
     dataset: Required[str | Path]
     limit: int
     offset: int

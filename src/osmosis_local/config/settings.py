@@ -160,6 +160,16 @@ class RunConfig(GenerateConfig):
 
     mcp: Path | None = Field(default=None, description="--mcp: the folder with main.py that builds a FastMCP instance")
     mcp_url: str | None = Field(default=None, description="--mcp-url: a running MCP server (streamable HTTP)")
+    module: str | None = Field(default=None, description="-m: a RolloutAgentLoop (MOD:ATTR) run in this process")
+    rollout_server: str | None = Field(
+        default=None, description="--rollout-server: a RolloutServer's URL, driven over HTTP as the trainer would"
+    )
+    rollout_server_key: SecretStr | None = Field(
+        default=None, exclude=True, description="--rollout-server-key: its API key (never recorded)"
+    )
+    rollout_timeout: PositiveFloat | None = Field(
+        default=None, description="seconds a Remote Rollout may take (default: --request-timeout x (max turns + 1))"
+    )
     dataset: Path = Field(description="-d: rows with system_prompt, user_prompt, ground_truth")
     limit: PositiveInt | None = Field(default=None, description="--limit: at most this many rows")
     offset: NonNegativeInt = Field(default=0, description="--offset: rows skipped first")
@@ -188,26 +198,46 @@ class RunConfig(GenerateConfig):
             raise ValueError("the model name is empty")
         return value.strip()
 
-    @field_validator("base_url", "mcp_url", mode="before")
+    @field_validator("base_url", "mcp_url", "module", "rollout_server", mode="before")
     @classmethod
     def _blank_url(cls, value: Any) -> Any:
         return _blank_is_none(value)
 
-    @field_validator("api_key", mode="before")
+    @field_validator("api_key", "rollout_server_key", mode="before")
     @classmethod
     def _blank_key(cls, value: Any) -> Any:
         return _blank_is_none(value)
 
     @model_validator(mode="after")
     def _one_tool_source(self) -> RunConfig:
-        if (self.mcp is None) == (self.mcp_url is None):
-            raise ValueError("give exactly one of --mcp DIR (import the tools) and --mcp-url URL (a running server)")
+        given = [s for s in (self.mcp, self.mcp_url, self.module, self.rollout_server) if s is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of --mcp DIR (import the tools), --mcp-url URL (a running tool server), "
+                "-m MOD:ATTR (an agent loop) and --rollout-server URL (a running RolloutServer)"
+            )
         return self
 
     @property
+    def mode(self) -> Literal["mcp", "agent_loop", "remote"]:
+        """How a rollout runs: the built-in MCP loop, a RolloutAgentLoop in this process, or a RolloutServer."""
+        if self.module is not None:
+            return "agent_loop"
+        return "remote" if self.rollout_server is not None else "mcp"
+
+    @property
     def tool_source(self) -> str:
-        """The --mcp folder or the --mcp-url, as text."""
-        return self.mcp_url if self.mcp_url is not None else str(self.mcp)
+        """The --mcp folder, the --mcp-url, the -m loop or the --rollout-server, as text."""
+        for source in (self.mcp_url, self.module, self.rollout_server):
+            if source is not None:
+                return source
+        return str(self.mcp)
+
+    @property
+    def rollout_deadline(self) -> float:
+        """Seconds one Remote Rollout (``-m``, ``--rollout-server``) may take: ``--rollout-timeout``, else one
+        request timeout per turn plus one."""
+        return self.rollout_timeout or self.request_timeout * (self.max_turns + 1)
 
     @property
     def endpoint(self) -> ModelEndpoint:
@@ -221,7 +251,8 @@ class RunConfig(GenerateConfig):
 
     def keys(self) -> list[str | None]:
         """The plain API keys this run holds (for the redactor only)."""
-        return [e.key() for e in self.endpoints]
+        server_key = self.rollout_server_key.get_secret_value() if self.rollout_server_key else None
+        return [*(e.key() for e in self.endpoints), server_key]
 
 
 class RolloutTestConfig(RunConfig):
@@ -300,8 +331,9 @@ class EvalConfig(RunConfig):
 # version included) must equal the log's, or `--resume` is refused naming each difference.
 MAY_CHANGE_ON_RESUME = frozenset(
     {
-        "mcp", "mcp_url", "dataset", "limit", "offset", "n_runs", "pass_threshold", "batch_size",
-        "request_timeout", "max_retries", "tool_timeout", "llm_client", "output", "log", "resume", "fail_under",
+        "mcp", "mcp_url", "rollout_server", "dataset", "limit", "offset", "n_runs", "pass_threshold", "batch_size",
+        "request_timeout", "rollout_timeout", "max_retries", "tool_timeout", "llm_client", "output", "log", "resume",
+        "fail_under",
     }
 )  # fmt: skip
 

@@ -13,13 +13,20 @@ from typing import Protocol
 from osmosis_local.config.settings import GenerateConfig
 from osmosis_local.llm.base import ModelClient, ModelReply
 from osmosis_local.llm.retry import RetryPolicy
-from osmosis_local.types import CompletionRequest, Message, ToolSpec
+from osmosis_local.types import CompletionRequest, Message, SamplingParams, ToolSpec
 
 
 class ChatModel(Protocol):
     """What the agent loop needs from a model: one chat turn."""
 
-    async def chat(self, messages: list[Message], tools: list[ToolSpec], *, seed: int | None = None) -> ModelReply: ...
+    async def chat(
+        self,
+        messages: list[Message],
+        tools: list[ToolSpec],
+        *,
+        seed: int | None = None,
+        params: SamplingParams | None = None,
+    ) -> ModelReply: ...
 
 
 @dataclass(frozen=True)
@@ -52,11 +59,13 @@ class EndpointChatModel:
     def api_key(self) -> str | None:
         return self.settings.api_key
 
-    def request(self, messages: list[Message], tools: list[ToolSpec], *, seed: int | None) -> CompletionRequest:
-        """The request of one turn: only the parameters that are set are sent."""
+    def request(
+        self, messages: list[Message], tools: list[ToolSpec], *, seed: int | None, params: SamplingParams | None = None
+    ) -> CompletionRequest:
+        """The request of one turn: only the parameters that are set are sent (``params`` over the run's)."""
         s = self.settings
         request: CompletionRequest = {
-            "model": s.litellm_model, "messages": messages, "timeout": s.timeout_s, **self._params
+            "model": s.litellm_model, "messages": messages, "timeout": s.timeout_s, **self._params, **(params or {})
         }  # fmt: skip
         if tools:
             request["tools"] = tools
@@ -68,9 +77,18 @@ class EndpointChatModel:
             request["seed"] = seed
         return request
 
-    async def chat(self, messages: list[Message], tools: list[ToolSpec], *, seed: int | None = None) -> ModelReply:
+    async def chat(
+        self,
+        messages: list[Message],
+        tools: list[ToolSpec],
+        *,
+        seed: int | None = None,
+        params: SamplingParams | None = None,
+    ) -> ModelReply:
         return await self.client.acomplete(
-            self.request(messages, tools, seed=seed), policy=self.settings.retry, secrets=[self.settings.api_key]
+            self.request(messages, tools, seed=seed, params=params),
+            policy=self.settings.retry,
+            secrets=[self.settings.api_key],
         )
 
     async def preflight(self) -> None:

@@ -81,6 +81,7 @@ class RunRecord(BaseModel):
     error: str | None = None
     systemic: bool = Field(default=False, description="the error would break every run (bad key, unknown model)")
     finish_reason: str
+    reward: float | None = Field(default=None, description="the agent loop's own reward (Remote Rollout)")
     scores: dict[str, float] = Field(default_factory=dict)
     score_errors: dict[str, str] = Field(default_factory=dict)
     token_usage: TokenUsage = Field(default_factory=TokenUsage)

@@ -63,6 +63,9 @@ class EvalRunResult(_Result):
     seed: int | None = Field(description="the seed sent for this run (--seed S gives run k the seed S + k)")
     scores: dict[str, float] = Field(description="score per eval function")
     score_errors: dict[str, str] = Field(description="error per eval function that raised")
+    reward: float | None = Field(
+        default=None, description="the reward the agent loop reported itself (-m, --rollout-server), or null"
+    )
     duration_ms: float = Field(description="wall time of the rollout, tools included")
     tokens: int = Field(description="policy tokens of the rollout")
     answer: str = Field(description="the final answer text")
@@ -166,7 +169,9 @@ class RolloutTestRowResult(_Result):
     error: str | None = Field(description="why it did not")
     duration_ms: float = Field(description="wall time of the rollout")
     token_usage: TokenUsage = Field(description="prompt_tokens, completion_tokens, total_tokens, num_llm_calls")
-    reward: None = Field(description="always null (the SDK's field; test mode scores nothing)")
+    reward: float | None = Field(
+        description="the reward the agent loop reported itself (-m, --rollout-server); null for --mcp"
+    )
     finish_reason: str = Field(description="stop, length, max_turns or error")
 
 

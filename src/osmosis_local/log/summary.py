@@ -166,4 +166,5 @@ def _run_result(record: RunRecord) -> EvalRunResult:
         duration_ms=record.duration_ms,
         tokens=record.tokens,
         answer=record.answer,
+        reward=record.reward,
     )

@@ -33,7 +33,7 @@ class ToolCaller(Protocol):
 
 
 @dataclass
-class RolloutResult:
+class RolloutOutcome:
     """Everything one rollout produced; `success` means the loop finished without an exception."""
 
     messages: list[Message]
@@ -45,6 +45,7 @@ class RolloutResult:
     tool_calls: list[ToolCallRecord] = field(default_factory=list)
     error: str | None = None
     systemic: bool = False
+    reward: float | None = None  # an agent loop's own reward (Remote Rollout), beside the eval functions' scores
 
     @property
     def success(self) -> bool:
@@ -58,7 +59,7 @@ class RolloutResult:
     def solution_str(self) -> str:
         """``str()`` of the last assistant content that is not None, else ``""`` (what simple eval fns score)."""
         for message in reversed(self.messages):
-            if message["role"] == "assistant" and message.get("content") is not None:
+            if message.get("role") == "assistant" and message.get("content") is not None:
                 return str(message["content"])
         return ""
 
@@ -87,12 +88,12 @@ async def run_rollout(
     seed: int | None = None,
     on_step: StepHook | None = None,
     on_tools: ToolsHook | None = None,
-) -> RolloutResult:
+) -> RolloutOutcome:
     """Run one rollout; never raises for model or tool failures (they land in ``error``)."""
     if max_turns < 1:
         raise ValueError("max_turns must be at least 1")
     started = time.perf_counter()
-    result = RolloutResult(messages=initial_messages(system_prompt, user_prompt), finish_reason="max_turns")
+    result = RolloutOutcome(messages=initial_messages(system_prompt, user_prompt), finish_reason="max_turns")
     try:
         for turn in range(1, max_turns + 1):
             reply = await model.chat(result.messages, tools, seed=seed)

@@ -53,7 +53,7 @@ def row_result(record: RunRecord) -> RolloutTestRowResult:
         error=error,
         duration_ms=record.duration_ms,
         token_usage=record.token_usage,
-        reward=None,
+        reward=record.reward,
         finish_reason=record.finish_reason,
     )
 

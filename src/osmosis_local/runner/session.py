@@ -1,9 +1,11 @@
 """The one set-up path of `test`, `eval` and interactive mode, and one rollout turned into a `RunRecord`.
 
-Set-up order: the dataset (every row in the window), the eval functions, the models, the tools (one
-`fastmcp.Client` that lists them and later calls them), then a preflight request per model. So a typo in
-the dataset never costs a paid request. Every failure is a `SetupError` with a one-line message. The
-session's ``config`` is the run's settings as resolved: with the SHA-256 of the dataset and of the tools.
+Set-up order: the dataset (every row in the window), the eval functions, the models, the rollout driver
+(`osmosis_local.runner.drivers`: the MCP tools over one `fastmcp.Client`, an agent loop imported with ``-m``
+and validated, or a RolloutServer checked and the trainer's callback endpoints started), then a preflight
+request per model. So a typo in the dataset never costs a paid request. Every failure is a `SetupError` with
+a one-line message. The session's ``config`` is the run's settings as resolved: with the SHA-256 of the
+dataset and of the tools.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as _dt
+import inspect
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -26,7 +29,8 @@ from osmosis_local.llm.retry import LLMCallError
 from osmosis_local.llm.transport import use_llm_client
 from osmosis_local.log.records import RunRecord, TokenUsage, run_key
 from osmosis_local.redaction import Redactor
-from osmosis_local.runner.agent_loop import StepHook, ToolsHook, run_rollout
+from osmosis_local.runner.agent_loop import StepHook, ToolsHook
+from osmosis_local.runner.drivers import McpDriver, RolloutDriver
 from osmosis_local.runner.scoring import score_run
 from osmosis_local.tools.runner import ToolRunner
 from osmosis_local.types import ToolSpec
@@ -84,16 +88,22 @@ class Session(Generic[ConfigT]):
     config: ConfigT  # the settings as resolved (dataset_sha256, tools_sha256 set)
     rows: list[DatasetRow]
     eval_fns: list[EvalFn]
-    tools: list[ToolSpec]
-    warnings: list[str]
+    driver: RolloutDriver
     models: list[ModelChoice]
-    tool_runner: ToolRunner
     redactor: Redactor
     judge_usage_at_start: dict[str, int] = field(default_factory=dict)
 
     @property
     def primary(self) -> ModelChoice:
         return self.models[0]
+
+    @property
+    def tools(self) -> list[ToolSpec]:
+        return self.driver.tools
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.driver.warnings
 
     async def rollout(
         self,
@@ -109,17 +119,10 @@ class Session(Generic[ConfigT]):
         model = model or self.primary
         seed = None if self.config.seed is None else self.config.seed + run_index
         started_at = _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds")
-        result = await run_rollout(
-            system_prompt=row.system_prompt,
-            user_prompt=row.user_prompt,
-            model=model.model,
-            tools=self.tools,
-            tool_caller=self.tool_runner,
-            max_turns=self.config.max_turns,
-            seed=seed,
-            on_step=on_step,
-            on_tools=on_tools,
-        )
+        result = await self.driver.run(
+            row, model=model.model, tag=model.tag, seed=seed, run_index=run_index, command=command,
+            on_step=on_step, on_tools=on_tools,
+        )  # fmt: skip
         scores: dict[str, float] = {}
         score_errors: dict[str, str] = {}
         if result.success:
@@ -140,6 +143,7 @@ class Session(Generic[ConfigT]):
             error=result.error,
             systemic=result.systemic,
             finish_reason=result.finish_reason,
+            reward=result.reward,
             scores=scores,
             score_errors=score_errors,
             token_usage=TokenUsage.model_construct(
@@ -216,6 +220,77 @@ async def _list_tools(runner: ToolRunner) -> tuple[list[ToolSpec], list[str]]:
         raise SetupError(str(exc)) from exc
 
 
+@contextlib.asynccontextmanager
+async def _mcp_driver(config: RunConfig) -> AsyncIterator[RolloutDriver]:
+    async with _open_tools(_tool_source(config), config.tool_timeout) as runner:
+        tools, warnings = await _list_tools(runner)
+        yield McpDriver(tools=tools, tool_caller=runner, max_turns=config.max_turns, warnings=warnings)
+
+
+def _load_agent_loop(config: RunConfig) -> Any:
+    """The ``-m`` loop, imported before the eval functions: its module may set up what they import (the
+    repository's ``rollout_server/server.py`` puts the repository root on ``sys.path`` for ``reward_fn``)."""
+    from osmosis_local.rollout.loading import AgentLoopLoadError, load_agent_loop
+
+    assert config.module is not None
+    try:
+        return load_agent_loop(config.module)
+    except AgentLoopLoadError as exc:
+        raise SetupError(str(exc)) from exc
+
+
+@contextlib.asynccontextmanager
+async def _agent_loop_driver(config: RunConfig, rows: list[DatasetRow], loop: Any) -> AsyncIterator[RolloutDriver]:
+    from osmosis_local.rollout.loading import validate_agent_loop
+    from osmosis_local.rollout.tool_shapes import widen_tool
+    from osmosis_local.runner.agent_loop_driver import IN_PROCESS_URL, AgentLoopDriver
+    from osmosis_local.runner.drivers import rollout_request
+
+    first = rollout_request(rows[0], config, command="test", run_index=0, tag="primary", server_url=IN_PROCESS_URL)
+    report = validate_agent_loop(loop, first)
+    errors = [f"{i.code}: {i.message}" for i in report.issues if i.severity == "error"]
+    if errors:
+        raise SetupError(f"-m {config.module} is not a valid agent loop: " + "; ".join(errors))
+    driver = AgentLoopDriver(loop, config, [widen_tool(t) for t in report.tools])
+    driver.warnings.extend(i.message for i in report.issues if i.severity == "warning")
+    try:
+        yield driver
+    finally:
+        close = getattr(loop, "close", None)
+        if close is not None and inspect.iscoroutinefunction(close):
+            with contextlib.suppress(Exception):
+                await close()
+
+
+@contextlib.asynccontextmanager
+async def _remote_driver(config: RunConfig) -> AsyncIterator[RolloutDriver]:
+    from osmosis_local.rollout.callback import new_trainer_session
+    from osmosis_local.rollout.trainer import TrainerEndpoints
+    from osmosis_local.runner.remote_driver import RemoteDriver, check_rollout_server
+
+    assert config.rollout_server is not None
+    session = new_trainer_session()
+    endpoints = TrainerEndpoints()
+    try:
+        key = config.rollout_server_key.get_secret_value() if config.rollout_server_key else None
+        agent = await check_rollout_server(session, config.rollout_server, key)
+        await endpoints.start()
+        yield RemoteDriver(config, session=session, endpoints=endpoints, agent_name=agent)
+    finally:
+        await endpoints.stop()
+        await session.close()
+
+
+def _driver(
+    config: RunConfig, rows: list[DatasetRow], loop: Any
+) -> contextlib.AbstractAsyncContextManager[RolloutDriver]:
+    if config.mode == "agent_loop":
+        return _agent_loop_driver(config, rows, loop)
+    if config.mode == "remote":
+        return _remote_driver(config)
+    return _mcp_driver(config)
+
+
 def _models(config: RunConfig) -> list[ModelChoice]:
     from osmosis_local.llm.factory import build_chat_model
 
@@ -261,6 +336,10 @@ async def open_session(
     hooks.preparing("reading the dataset")
     rows = _load_rows(config)
     dataset_sha256 = file_sha256(config.dataset)
+    loop = None
+    if config.mode == "agent_loop":
+        hooks.preparing(f"importing the agent loop {config.module}")
+        loop = _load_agent_loop(config)
     if isinstance(config, EvalConfig):
         hooks.preparing("importing the eval functions")
     loaded_fns = _load_eval_fns(config)
@@ -274,20 +353,17 @@ async def open_session(
                 # requests are sent first, and answered while the tools load (on this thread, no thread hop).
                 preflights = [asyncio.create_task(_preflight(m)) for m in models]
                 await _let_requests_go_out()
-            hooks.preparing("loading the MCP tools")
-            async with _open_tools(_tool_source(config), config.tool_timeout) as runner:
-                tools, warnings = await _list_tools(runner)
-                resolved = config.model_copy(
-                    update={"dataset_sha256": dataset_sha256, "tools_sha256": tools_fingerprint(tools)}
-                )
+            hooks.preparing({"mcp": "loading the MCP tools", "agent_loop": f"validating the agent loop {config.module}",
+                             "remote": f"checking the RolloutServer at {config.rollout_server}"}[config.mode])
+            async with _driver(config, rows, loop) as driver:
+                tools_sha256 = tools_fingerprint(driver.tools) if config.mode != "remote" else None
+                resolved = config.model_copy(update={"dataset_sha256": dataset_sha256, "tools_sha256": tools_sha256})
                 session = Session(
                     config=resolved,
                     rows=rows,
                     eval_fns=loaded_fns,
-                    tools=tools,
-                    warnings=warnings,
+                    driver=driver,
                     models=models,
-                    tool_runner=runner,
                     redactor=key_redactor([*config.keys(), *(m.api_key for m in models)]),
                     judge_usage_at_start=judge_usage(),
                 )

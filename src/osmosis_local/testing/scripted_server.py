@@ -88,10 +88,19 @@ class ScriptedOpenAIServer:
     ``auth_headers``) so tests can assert what the client sent.
     """
 
-    def __init__(self, responder: Responder, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        responder: Responder,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        routes: dict[str, Responder] | None = None,
+    ) -> None:
         self.responder = responder
+        self.routes = dict(routes or {})  # other POST paths (by suffix), each with its responder
         self.requests: list[dict[str, Any]] = []
         self.auth_headers: list[str | None] = []
+        self.route_requests: dict[str, list[dict[str, Any]]] = {suffix: [] for suffix in self.routes}
         self._lock = threading.Lock()
         self._httpd = _Server((host, port), self._handler_class())
         self._httpd.daemon_threads = True
@@ -189,12 +198,18 @@ class ScriptedOpenAIServer:
                 except json.JSONDecodeError:
                     self._send(400, {"error": {"message": "request body is not JSON"}})
                     return
-                if not self.path.rstrip("/").endswith("/chat/completions"):
+                path = self.path.rstrip("/")
+                route = next((suffix for suffix in server.routes if path.endswith(suffix)), None)
+                if route is None and not path.endswith("/chat/completions"):
                     self._send(404, {"error": {"message": f"no route {self.path}"}})
                     return
-                server._record(body, self.headers.get("Authorization"))
+                if route is None:
+                    server._record(body, self.headers.get("Authorization"))
+                else:
+                    with server._lock:
+                        server.route_requests[route].append(body)
                 try:
-                    reply = server.responder(body)
+                    reply = server.responder(body) if route is None else server.routes[route](body)
                 except Exception as exc:  # a broken script is a 500, like a broken provider
                     self._send(500, {"error": {"message": f"scripted responder failed: {exc!r}"}})
                     return
