@@ -151,3 +151,22 @@ def serve_tool_server(mcp_dir: Path = MCP_DIR, port: int | None = None) -> Itera
             yield server
         finally:
             server.stop()
+
+
+@contextlib.contextmanager
+def serve_process(
+    argv: list[str], *, cwd: Path, port: int, env: dict[str, str] | None = None, health: str = "/health"
+) -> Iterator[ToolServerProcess]:
+    """Run any server command (``argv``) in ``cwd`` until ``http://127.0.0.1:<port><health>`` answers; stop it on
+    exit. The process handle, port and log are those of `ToolServerProcess`."""
+    full_env = {**os.environ, "FASTMCP_CHECK_FOR_UPDATES": "off", "PYTHONUNBUFFERED": "1", **(env or {})}
+    with tempfile.TemporaryDirectory(prefix="server-") as tmp:
+        log = Path(tmp) / "server.log"
+        with log.open("wb") as log_file:
+            process = subprocess.Popen(argv, cwd=cwd, stdout=log_file, stderr=subprocess.STDOUT, env=full_env)
+        server = ToolServerProcess(process, port, log)
+        try:
+            wait_for_health(f"{server.base_url}{health}", process, log)
+            yield server
+        finally:
+            server.stop()

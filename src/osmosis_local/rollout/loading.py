@@ -9,6 +9,7 @@ coroutine function) and says what ``check`` says too: which tool features the na
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
 import inspect
 import os
 import sys
@@ -42,6 +43,7 @@ def load_agent_loop(spec: str) -> RolloutAgentLoop:
     if cwd not in sys.path:
         sys.path.insert(0, cwd)
         importlib.invalidate_caches()
+    _forget_shadow(module_name.split(".")[0], cwd)
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
@@ -67,6 +69,20 @@ def load_agent_loop(spec: str) -> RolloutAgentLoop:
             f"-m {spec!r} is a {type(value).__name__}, not an agent loop (a RolloutAgentLoop with get_tools and run)"
         )
     return value  # duck-typed: a loop written for the original SDK qualifies
+
+
+def _forget_shadow(top: str, cwd: str) -> None:
+    """If the current directory provides ``top`` but ``sys.modules`` holds another module of that name (e.g. the
+    ``server`` package of ``mcp/``, loaded by an earlier ``--mcp`` run in this process), forget the other one."""
+    found = importlib.machinery.PathFinder.find_spec(top, [cwd])
+    loaded = sys.modules.get(top)
+    if found is None or found.origin is None or loaded is None:
+        return
+    origin = getattr(loaded, "__file__", None)
+    if origin is not None and os.path.abspath(origin) == os.path.abspath(found.origin):
+        return
+    for name in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
+        del sys.modules[name]
 
 
 @dataclass(frozen=True)
