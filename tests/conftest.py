@@ -46,6 +46,23 @@ def content_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return repo
 
 
+@pytest.fixture
+def forget_content_imports() -> Iterator[None]:
+    """For tests that import content in this process (``-m server:agent_loop``): afterwards the modules loaded from
+    the repository's content folders are forgotten and ``sys.path`` is as it was, so a later test that loads
+    ``mcp/`` the SDK's way does not find ``rollout_server/server.py`` as ``server``."""
+    import sys
+
+    path_before, modules_before = list(sys.path), set(sys.modules)
+    roots = tuple(str(REPO / folder) for folder in ("mcp", "rollout_server", "reward_fn", "reward_rubric"))
+    yield
+    sys.path[:] = path_before
+    for name in set(sys.modules) - modules_before:
+        file = getattr(sys.modules[name], "__file__", None) or ""
+        if file.startswith(roots) or name.startswith("_osmosis_mcp_"):
+            del sys.modules[name]
+
+
 @pytest.fixture(params=["auto", "litellm"])
 def llm_client(request: pytest.FixtureRequest) -> str:
     """Both model-call paths: plain HTTP (the default for an OpenAI-compatible URL) and litellm."""

@@ -30,7 +30,7 @@ ALLOWED: dict[str, set[str]] = {
     "reports": {"log", "config"},
     "rollout": {"config", "content", "tools", "llm"},
     "runner": {"config", "content", "tools", "llm", "rubric", "log", "rollout"},
-    "checks": {"config", "content", "tools", "rubric"},
+    "checks": {"config", "content", "tools", "rubric", "rollout"},
     "api": {"config", "log", "runner"},
     "cli": {"config", "content", "tools", "llm", "local_model", "rubric", "log", "reports", "runner", "checks",
             "testing", "rollout"},  # fmt: skip

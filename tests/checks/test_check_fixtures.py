@@ -46,6 +46,8 @@ FAULTS = [
     ("ground_truth_unscorable", "error", "ground-truth-unscorable", "test_data.jsonl", 2, "'x = 42' can never"),
     ("reward_gameable", "warning", "probe-scored", "reward_fn/exact.py", 7, "(markers-wrong-then-right)"),
     ("reward_near_miss", "warning", "probe-near-miss", "reward_fn/exact.py", 7, "'#### 1,234'"),
+    ("rollout_run_not_async", "error", "rollout-run-not-async", "rollout_server/server.py", None, "async def run"),
+    ("rollout_import_error", "error", "rollout-loop-not-loaded", "rollout_server/server.py", 4, "agent_helpers"),
 ]  # fmt: skip
 
 

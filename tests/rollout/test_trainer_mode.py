@@ -23,6 +23,7 @@ from osmosis_local.testing.app_server import AppServer
 from osmosis_local.testing.scripted_server import ScriptedOpenAIServer
 
 CLI = str(Path(sys.executable).parent / "osmosis-local")
+pytestmark = pytest.mark.usefixtures("forget_content_imports")
 ROLLOUT_DIR = REPO / "rollout_server"
 TOOL = OpenAIFunctionToolSchema(type="function", function=OpenAIFunctionSchema(name="add", description="Add."))
 

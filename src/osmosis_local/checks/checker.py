@@ -23,6 +23,7 @@ from osmosis_local.checks.findings import (
 from osmosis_local.checks.mcp_checks import check_mcp
 from osmosis_local.checks.places import exception_place, one_line
 from osmosis_local.checks.reward_probes import DEFAULT_PROBE_ROWS, probe_set, run_probes
+from osmosis_local.checks.rollout_checks import check_rollout_server
 from osmosis_local.checks.scorer_checks import LoadedScorer, check_scorers, scorer_mode
 from osmosis_local.content.dataset import DatasetRow
 
@@ -77,6 +78,7 @@ def check_repository(config: CheckConfig) -> CheckReport:
         return _report(repo, areas, [], [], [], [], started)
     with forget_imports_under(repo / "mcp"):
         tools = check_mcp(repo, areas["mcp"], serve=config.serve)
+    agent_loop = check_rollout_server(repo, areas["rollout_server"])
     with content_imports(repo):
         rewards, reward_infos = check_scorers(repo, "reward_fn", areas["reward_fn"])
         rubrics, rubric_infos = check_scorers(repo, "reward_rubric", areas["reward_rubric"])
@@ -100,7 +102,7 @@ def check_repository(config: CheckConfig) -> CheckReport:
         probed += [s for s in deterministic if s.info.spec not in {p.info.spec for p in probed}]
         probes = run_probes(probed, probe_rows, areas["probes"], sample=config.probe_rows)
     scorers = reward_infos + rubric_infos
-    return _report(repo, areas, tools, scorers, datasets, probes, started)
+    return _report(repo, areas, tools, scorers, datasets, probes, started, agent_loop)
 
 
 def _check_datasets(
@@ -135,6 +137,7 @@ def _report(
     datasets: list[DatasetInfo],
     probes: list[ProbeOutcome],
     started: float,
+    agent_loop: str | None = None,
 ) -> CheckReport:
     findings = [f for area in AREAS for f in areas[area].items]
     errors = sum(f.severity == "error" for f in findings)
@@ -146,6 +149,7 @@ def _report(
         duration_s=round(time.perf_counter() - started, 3),
         findings=findings,
         tools=tools,
+        agent_loop=agent_loop,
         scorers=scorers,
         datasets=datasets,
         probe_set=probe_set(),

@@ -7,11 +7,11 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 Severity = Literal["error", "warning"]
-Area = Literal["mcp", "reward_fn", "reward_rubric", "dataset", "probes"]
+Area = Literal["mcp", "reward_fn", "reward_rubric", "rollout_server", "dataset", "probes"]
 ProbeKind = Literal["must_not_score", "must_score"]
 
 #: Areas in report order (the folder a finding belongs to).
-AREAS: tuple[Area, ...] = ("mcp", "reward_fn", "reward_rubric", "dataset", "probes")
+AREAS: tuple[Area, ...] = ("mcp", "reward_fn", "reward_rubric", "rollout_server", "dataset", "probes")
 
 
 class Finding(BaseModel):
@@ -92,6 +92,9 @@ class CheckReport(BaseModel):
     duration_s: float = Field(description="seconds the check took")
     findings: list[Finding] = Field(description="every finding, grouped by area in report order")
     tools: list[ToolInfo] = Field(description="tools of the imported mcp/main.py")
+    agent_loop: str | None = Field(
+        default=None, description="the name of rollout_server/server.py's agent_loop (null: none, or it did not load)"
+    )
     scorers: list[ScorerInfo] = Field(description="reward and rubric functions found in the source")
     datasets: list[DatasetInfo] = Field(description="datasets checked")
     probe_set: list[ProbeSpec] = Field(description="the probe answers built for each deterministic reward")

@@ -22,6 +22,7 @@ _AREA_TITLES = {
     "mcp": "mcp/",
     "reward_fn": "reward_fn/",
     "reward_rubric": "reward_rubric/",
+    "rollout_server": "rollout_server/",
     "dataset": "datasets",
     "probes": "reward probes",
 }
@@ -39,6 +40,8 @@ def render_report(report: CheckReport, console: Console) -> None:
         status = (
             Text("not run (no probe-able reward, or no valid rows)", style="dim")
             if area == "probes" and not items and not report.probes
+            else Text("none (Local Rollout only)", style="dim")
+            if area == "rollout_server" and not items and report.agent_loop is None
             else Text("ok", style="green")
             if not items
             else Text(
