@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import importlib.util
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 from fastmcp import FastMCP
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -170,3 +172,42 @@ def serve_process(
             yield server
         finally:
             server.stop()
+
+
+#: FastMCP as pinned by osmosis-ai 0.2.17, and the mcp SDK it resolves to (fastmcp 2.14.5 requires
+#: mcp>=1.24,<2; 1.30.0 is pinned so the scratch venv is reproducible).
+REQUIREMENTS = ["fastmcp==2.14.5", "mcp==1.30.0"]
+VENV_DIR = Path(os.environ.get("OSMOSIS_FASTMCP2_VENV", REPO_ROOT / ".venv-fastmcp2"))
+READY_MARKER = "osmosis-ready.txt"  # written last; its content records what was installed
+LOADER = REPO_ROOT / "scripts" / "sdk_mcp_loader.py"
+
+
+def find_uv() -> str:
+    next_to_python = Path(sys.executable).parent / "uv"
+    found = str(next_to_python) if next_to_python.exists() else shutil.which("uv")
+    if not found:
+        pytest.fail("uv not found next to the running Python or on PATH; install uv to run the SDK check.")
+    return found
+
+
+def run_checked(cmd: list[str], what: str, timeout: float = 600) -> None:
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        command = " ".join(cmd)
+        pytest.fail(f"Could not {what} (exit {done.returncode}): {command}\n{done.stdout}\n{done.stderr}")
+
+
+def fastmcp2_python() -> Path:
+    """Python of the cached FastMCP 2.14.5 venv, creating the venv first if needed."""
+    python = VENV_DIR / "bin" / "python"
+    marker = VENV_DIR / READY_MARKER
+    wanted = "\n".join(REQUIREMENTS)
+    if python.exists() and marker.exists() and marker.read_text() == wanted:
+        return python
+    uv = find_uv()
+    shutil.rmtree(VENV_DIR, ignore_errors=True)
+    run_checked([uv, "venv", "--quiet", "--python", sys.executable, str(VENV_DIR)], f"create {VENV_DIR}")
+    install = [uv, "pip", "install", "--quiet", "--python", str(python), *REQUIREMENTS]
+    run_checked(install, "install fastmcp 2.14.5")
+    marker.write_text(wanted)
+    return python

@@ -5,61 +5,20 @@ our venv has FastMCP 4.x, where that attribute does not even exist. This test bu
 reuses) a scratch venv with FastMCP 2.14.5 and runs ``scripts/sdk_mcp_loader.py`` there, a faithful
 emulation of the SDK's loader, schema conversion and in-process tool calls.
 
-The venv lives at ``$OSMOSIS_FASTMCP2_VENV`` or ``<repo>/.venv-fastmcp2`` (git-ignored). It is
-created with ``uv`` (next to the running Python, or on PATH); if that fails the test fails with
-the reason -- it is never skipped.
+The venv (`mcp_servers.fastmcp2_python`) lives at ``$OSMOSIS_FASTMCP2_VENV`` or ``<repo>/.venv-fastmcp2``
+(git-ignored). It is created with ``uv`` (next to the running Python, or on PATH); if that fails the test
+fails with the reason -- it is never skipped.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
-from mcp_servers import MCP_DIR, REPO_ROOT, TOOL_NAMES
-
-#: FastMCP as pinned by osmosis-ai 0.2.17, and the mcp SDK it resolves to (fastmcp 2.14.5 requires
-#: mcp>=1.24,<2; 1.30.0 is pinned so the scratch venv is reproducible).
-REQUIREMENTS = ["fastmcp==2.14.5", "mcp==1.30.0"]
-VENV_DIR = Path(os.environ.get("OSMOSIS_FASTMCP2_VENV", REPO_ROOT / ".venv-fastmcp2"))
-READY_MARKER = "osmosis-ready.txt"  # written last; its content records what was installed
-LOADER = REPO_ROOT / "scripts" / "sdk_mcp_loader.py"
-
-
-def find_uv() -> str:
-    next_to_python = Path(sys.executable).parent / "uv"
-    found = str(next_to_python) if next_to_python.exists() else shutil.which("uv")
-    if not found:
-        pytest.fail("uv not found next to the running Python or on PATH; install uv to run the SDK check.")
-    return found
-
-
-def run_checked(cmd: list[str], what: str, timeout: float = 600) -> None:
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    if done.returncode != 0:
-        command = " ".join(cmd)
-        pytest.fail(f"Could not {what} (exit {done.returncode}): {command}\n{done.stdout}\n{done.stderr}")
-
-
-def fastmcp2_python() -> Path:
-    """Python of the cached FastMCP 2.14.5 venv, creating the venv first if needed."""
-    python = VENV_DIR / "bin" / "python"
-    marker = VENV_DIR / READY_MARKER
-    wanted = "\n".join(REQUIREMENTS)
-    if python.exists() and marker.exists() and marker.read_text() == wanted:
-        return python
-    uv = find_uv()
-    shutil.rmtree(VENV_DIR, ignore_errors=True)
-    run_checked([uv, "venv", "--quiet", "--python", sys.executable, str(VENV_DIR)], f"create {VENV_DIR}")
-    install = [uv, "pip", "install", "--quiet", "--python", str(python), *REQUIREMENTS]
-    run_checked(install, "install fastmcp 2.14.5")
-    marker.write_text(wanted)
-    return python
+from mcp_servers import MCP_DIR, REPO_ROOT, TOOL_NAMES, fastmcp2_python
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +27,7 @@ def sdk_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     env = {**os.environ, "FASTMCP_CHECK_FOR_UPDATES": "off", "PYTHONWARNINGS": "ignore"}
     env.pop("PYTHONPATH", None)  # nothing from our venv or src/ may leak into the 2.14.5 run
     done = subprocess.run(
-        [str(python), str(LOADER), "--mcp-dir", str(MCP_DIR)],
+        [str(python), str(REPO_ROOT / "scripts" / "sdk_mcp_loader.py"), "--mcp-dir", str(MCP_DIR)],
         capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path_factory.mktemp("sdk"),
     )
     assert done.returncode == 0, f"loader failed:\n{done.stdout}\n{done.stderr}"
