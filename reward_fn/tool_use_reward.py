@@ -13,11 +13,19 @@ LAST assistant message, which must be a finished answer (no pending `tool_calls`
 
 Why "grounded" beats "used": a policy could learn to make one throwaway call (add(0, 0)) and then answer
 from memory; requiring the final value to come out of a tool rewards actually computing with the tools.
+Only the answer chain grounds: the tool result the answer equals must come from a call whose numeric arguments
+include a number of the prompt or of an earlier tool result (a call with no numeric argument counts), so a
+result that holds the answer by chance does not. And spraying earns nothing: with more than `SPRAY_LIMIT`
+successful calls the score is at most that of an answer from memory (0.5), however grounded.
 The error penalty is capped so a correct, tool-grounded answer always beats a correct answer without
 tools (≥ 0.7 vs ≤ 0.5). A tool result counts only if it answers a call the assistant made (by
 `tool_call_id`, when ids are present). Never raises; always returns a float.
 """
 
+import itertools
+import json
+import math
+import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -34,6 +42,9 @@ NO_TOOLS_SCORE = 0.5
 ERROR_PENALTY = 0.1
 MAX_ERROR_PENALTY = 0.3
 ERROR_PREFIX = "Error:"
+SPRAY_LIMIT = 20  # successful tool calls beyond which a correct answer earns no more than one from memory
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+_MAX_NUMBERS = 10_000  # bounded work on any input
 
 
 @dataclass
@@ -43,6 +54,7 @@ class ToolUse:
     successes: int = 0
     errors: int = 0
     numeric_results: set = field(default_factory=set)
+    chained_results: set = field(default_factory=set)  # results of calls on the answer chain
 
 
 def message_text(content: object) -> str:
@@ -55,33 +67,80 @@ def message_text(content: object) -> str:
     return ""
 
 
+def numbers_in(text: str) -> set:
+    """Every plain number written in ``text`` (bounded), as exact fractions."""
+    return {Fraction(m.group()) for m in itertools.islice(_NUMBER.finditer(text), _MAX_NUMBERS)}
+
+
+def argument_numbers(arguments: object) -> set:
+    """The numbers among a tool call's arguments (JSON text or an object), however nested."""
+    if isinstance(arguments, str):
+        try:
+            arguments = json.loads(arguments)
+        except (ValueError, RecursionError):
+            return numbers_in(arguments)
+    found: set = set()
+    stack, seen = [arguments], 0
+    while stack and seen < _MAX_NUMBERS:
+        value = stack.pop()
+        seen += 1
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int):
+            found.add(Fraction(value))
+        elif isinstance(value, float) and math.isfinite(value):
+            found.add(Fraction(repr(value)))  # 0.1 as written, not its binary expansion
+        elif isinstance(value, str):
+            found |= numbers_in(value)
+        elif isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return found
+
+
 def summarize_tool_use(messages: list) -> ToolUse:
-    """Count successful and failed tool results that answer calls the assistant actually made."""
-    call_ids = set()
+    """Count successful and failed tool results that answer calls the assistant actually made, and note which
+    results are on the answer chain (see the module doc)."""
+    calls: dict = {}  # call id -> its numeric arguments
     made_calls = False
     for message in messages:
         if isinstance(message, dict) and message.get("role") == "assistant":
-            calls = message.get("tool_calls")
-            if isinstance(calls, list) and calls:
+            listed = message.get("tool_calls")
+            if isinstance(listed, list) and listed:
                 made_calls = True
-                call_ids.update(call.get("id") for call in calls if isinstance(call, dict) and call.get("id"))
+                for call in listed:
+                    if isinstance(call, dict) and call.get("id"):
+                        function = call.get("function") if isinstance(call.get("function"), dict) else {}
+                        calls[call["id"]] = argument_numbers(function.get("arguments"))
     usage = ToolUse()
     if not made_calls:
         return usage
+    known: set = set()  # numbers of the prompt, then of each tool result as it arrives
     for message in messages:
-        if not isinstance(message, dict) or message.get("role") != "tool":
+        if not isinstance(message, dict):
+            continue
+        role = message.get("role")
+        if role in ("system", "user"):
+            known |= numbers_in(message_text(message.get("content")))
+        if role != "tool":
             continue
         call_id = message.get("tool_call_id")
-        if call_ids and call_id not in call_ids:
+        if calls and call_id not in calls:
             continue
         content = message_text(message.get("content")).strip()
         if content.startswith(ERROR_PREFIX):
             usage.errors += 1
             continue
         usage.successes += 1
+        arguments = calls.get(call_id, set())
+        chained = not arguments or bool(arguments & known)
         value = parse_number(content)
         if value is not None:
             usage.numeric_results.add(value)
+            if chained:
+                usage.chained_results.add(value)
+        known |= numbers_in(content)
     return usage
 
 
@@ -105,9 +164,11 @@ def score_messages(messages: object, ground_truth: object) -> float:
         return 0.0
     usage = summarize_tool_use(messages)
     if usage.successes:
-        base = GROUNDED_SCORE if answer in usage.numeric_results else TOOLS_USED_SCORE
+        base = GROUNDED_SCORE if answer in usage.chained_results else TOOLS_USED_SCORE
     else:
         base = NO_TOOLS_SCORE
+    if usage.successes > SPRAY_LIMIT:
+        base = min(base, NO_TOOLS_SCORE)
     penalty = min(MAX_ERROR_PENALTY, ERROR_PENALTY * usage.errors)
     return round(base - penalty, 6)
 

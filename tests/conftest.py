@@ -53,14 +53,19 @@ def forget_content_imports() -> Iterator[None]:
     ``mcp/`` the SDK's way does not find ``rollout_server/server.py`` as ``server``."""
     import sys
 
-    path_before, modules_before = list(sys.path), set(sys.modules)
+    path_before, modules_before = list(sys.path), dict(sys.modules)
     roots = tuple(str(REPO / folder) for folder in ("mcp", "rollout_server", "reward_fn", "reward_rubric"))
     yield
     sys.path[:] = path_before
-    for name in set(sys.modules) - modules_before:
-        file = getattr(sys.modules[name], "__file__", None) or ""
+    for name, module in list(sys.modules.items()):
+        if modules_before.get(name) is module:
+            continue
+        file = getattr(module, "__file__", None) or ""
         if file.startswith(roots) or name.startswith("_osmosis_mcp_"):
-            del sys.modules[name]
+            if name in modules_before:  # replaced (e.g. mcp/server.py's ``server`` by rollout_server/server.py)
+                sys.modules[name] = modules_before[name]
+            else:
+                del sys.modules[name]
 
 
 @pytest.fixture(params=["auto", "litellm"])

@@ -11,6 +11,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1  # a set-up error, a systemic provider error, an eval function that raised on every run
 EXIT_USAGE = 2  # bad arguments, or --resume with a log of other settings
 EXIT_FAIL_UNDER = 3  # eval --fail-under not met
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
 
 
 class MissingAPIKeyError(RuntimeError):
@@ -45,3 +46,11 @@ class SettingsMismatchError(SetupError):
 
 class LogReadError(HarnessError):
     """A transcript log or results file that is missing or cannot be used (`view`, `export`, `rescore`)."""
+
+
+class OutputPathError(SetupError):
+    """An output path that would destroy an input, cannot be written, or names a log another run owns (exit 2)."""
+
+
+class LogWriteError(HarnessError):
+    """The transcript log could not be written (a full disk, a folder made read-only): the run stops, saying so."""

@@ -2,7 +2,9 @@
 
 One `Redactor` per run knows the run's keys. It works on finished text (a JSON line, a console line, a
 traceback), so a record is serialised once and redacted once. Key-shaped strings (``sk-...``) are masked
-even when the key is not known, e.g. one echoed back by a provider for another account.
+even when the key is not known, e.g. one echoed back by a provider for another account. Credentials in URLs are
+masked wherever a URL appears: the user and password of ``scheme://user:pass@host`` and the value of a query
+parameter named like a secret (``?api_key=``, ``&token=``, ``&sig=``...).
 """
 
 from __future__ import annotations
@@ -17,6 +19,36 @@ from dataclasses import dataclass, field
 MASK = "***"
 MIN_SECRET_LENGTH = 4
 _KEY_SHAPED = re.compile(r"(sk-[A-Za-z0-9_\-]{4})[A-Za-z0-9_\-]{8,}")
+_URL_USERINFO = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.\-]*://)[^/\s@\"'<>?#]+@")
+_SECRET_PARAM = re.compile(
+    r"([?&;](?:[A-Za-z0-9_\-]*(?:key|token|secret|password|passwd|pwd|auth|signature|credential)[A-Za-z0-9_\-]*"
+    r"|sig|code)=)[^&#\s\"'<>\\]+",
+    re.IGNORECASE,
+)
+
+
+def url_secrets(url: str | None) -> list[str]:
+    """The credentials a URL holds (userinfo, and secret-named query values), for a `Redactor` to know."""
+    if not url:
+        return []
+    from urllib.parse import parse_qsl, unquote, urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return []
+    # A user name alone is often the key itself (``http://KEY@host``); next to a password it is just a name, and
+    # masking a name like "admin" everywhere would garble the output (the URL pattern masks it in URLs anyway).
+    user = parts.username if parts.username and not parts.password and len(parts.username) >= 8 else None
+    found = [unquote(v) for v in (user, parts.password) if v]
+    found += [v for name, v in parse_qsl(parts.query) if v and _SECRET_PARAM.match(f"?{name}={v}")]
+    return [*found, *(quote_form for v in found if (quote_form := _quoted(v)) != v)]
+
+
+def _quoted(value: str) -> str:
+    from urllib.parse import quote
+
+    return quote(value, safe="")
 
 
 def _forms(secret: str) -> set[str]:
@@ -43,6 +75,10 @@ class Redactor:
         for secret in self.secrets:
             if secret in text:
                 text = text.replace(secret, MASK)
+        if "://" in text and "@" in text:
+            text = _URL_USERINFO.sub(rf"\1{MASK}@", text)
+        if "=" in text:
+            text = _SECRET_PARAM.sub(rf"\1{MASK}", text)
         return _KEY_SHAPED.sub(rf"\1{MASK}", text)
 
 

@@ -32,7 +32,10 @@ def test_the_real_repository_checks_clean_with_every_check_on():
     assert "reward_fn.compute_reward:numbers_match_reward" in {s.spec for s in report.scorers}
     assert report.datasets[0].path == "test_data.jsonl" and report.datasets[0].rows == 240
     assert report.probes and all(p.ok for p in report.probes)
-    assert [p.name for p in report.probe_set] == [p.name for p in PROBES]
+    assert [p.name for p in report.probe_set] == [*(p.name for p in PROBES), "tool-spray"]
+    sprayed = [p for p in report.probes if p.probe == "tool-spray"]
+    assert sprayed and {p.spec for p in sprayed} == {"reward_fn.tool_use_reward:tool_use_reward"}
+    assert all(p.ok and p.score is not None and p.score <= 0.5 for p in sprayed)  # spraying earns no more
 
 
 def test_probe_set_covers_the_gaming_and_near_miss_kinds():

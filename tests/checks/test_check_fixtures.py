@@ -42,6 +42,8 @@ FAULTS = [
     ("reward_syntax_error", "error", "python-syntax", "reward_fn/exact.py", 9, "unmatched ')'"),
     ("rubric_decorator_called", "error", "module-import-error", "reward_rubric/judge.py", 6, "applied directly"),
     ("rubric_key_unnamed", "warning", "rubric-key-unnamed", "reward_rubric/judge.py", 7, "ANTHROPIC_API_KEY"),
+    ("reward_sprayable", "warning", "probe-scored", "reward_fn/sprayable.py", 8, "rewards spraying tool calls"),
+    ("rubric_key_unresolvable", "error", "rubric-key-unresolvable", "reward_rubric/judge.py", 7, "MissingAPIKeyError"),
     ("dataset_empty_ground_truth", "error", "dataset-row-invalid", "test_data.jsonl", 3, "cannot be empty"),
     ("ground_truth_unscorable", "error", "ground-truth-unscorable", "test_data.jsonl", 2, "'x = 42' can never"),
     ("reward_gameable", "warning", "probe-scored", "reward_fn/exact.py", 7, "(markers-wrong-then-right)"),

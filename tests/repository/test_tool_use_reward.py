@@ -40,9 +40,21 @@ GROUNDED = [
     assistant("(2 + 3) * 4 = 20\n#### 20"),
 ]  # fmt: skip
 
+# Spraying: throwaway calls whose results hold the answer by chance, then the answer from memory.
+LUCKY = [SYSTEM, USER, assistant(None, call("l1", "multiply", '{"a": 40, "b": 0.5}')), tool("l1", "20"),
+         assistant("#### 20")]  # fmt: skip
+SPRAY = [SYSTEM, USER,
+         assistant(None, *(call(f"s{i}", "add", f'{{"a": {100 + i}, "b": {i - 80}}}') for i in range(1000))),
+         *(tool(f"s{i}", str(20 + 2 * i)) for i in range(1000)), assistant("#### 20")]  # fmt: skip
+CHAINED_SPRAY = GROUNDED[:-1] + [assistant(None, *(call(f"x{i}", "add", '{"a": 2, "b": 3}') for i in range(25))),
+                                 *(tool(f"x{i}", "5") for i in range(25)), assistant("#### 20")]  # fmt: skip
+
 # (name, messages, ground_truth, expected)
 ROWS = [
     ("grounded in the last tool result", GROUNDED, "20", 1.0),
+    ("the answer from a call off the chain (arguments from nowhere)", LUCKY, "20", 0.75),
+    ("1,000 throwaway calls, one holding the answer by chance", SPRAY, "20", 0.5),
+    ("grounded, then 25 more calls: spraying earns no more than memory", CHAINED_SPRAY, "20", 0.5),
     ("wrong answer with tools", GROUNDED[:-1] + [assistant("#### 21")], "20", 0.0),
     ("no marker with tools", GROUNDED[:-1] + [assistant("The answer is 20.")], "20", 0.0),
     ("hedged answer with tools", GROUNDED[:-1] + [assistant("#### 20 or 21")], "20", 0.0),

@@ -6,6 +6,7 @@ The model is the scripted-policy TEST DOUBLE behind a real HTTP endpoint; the to
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import subprocess
@@ -60,11 +61,16 @@ def scorers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+_RUNS = itertools.count()
+
+
 def run_eval(tmp_path: Path, server: ScriptedOpenAIServer, *extra: str, limit: int = 4) -> tuple[int, dict[str, Any]]:
-    """The common eval (`helpers.run_eval`), no retries, the eval functions given in ``extra``."""
+    """The common eval (`helpers.run_eval`), no retries, the eval functions given in ``extra``; each call its own
+    transcript log (a log belongs to one run)."""
     outcome = helpers.run_eval(
-        server.base_url, tmp_path, "--max-retries", "0", *extra, limit=limit, eval_fns=(), model="scripted-policy"
-    )
+        server.base_url, tmp_path, "--max-retries", "0", *extra, limit=limit, eval_fns=(), model="scripted-policy",
+        name=f"runs-{next(_RUNS)}",
+    )  # fmt: skip
     return outcome.code, outcome.out
 
 

@@ -8,6 +8,7 @@ DOUBLE and scripted fault responders), real files.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 import time
@@ -17,7 +18,7 @@ from typing import Any
 import helpers
 import pytest
 from helpers import DATASET, MCP_DIR, NUMBERS
-from mcp_servers import load_tool_server
+from mcp_servers import load_tool_server, serve_tool_server
 
 from osmosis_local.cli import main
 from osmosis_local.content.dataset import DatasetError, load_dataset
@@ -114,7 +115,8 @@ def test_hostile_tool_arguments_become_a_bounded_error_and_the_next_call_works(
     assert (good.content, good.is_error) == ("3", False)
 
 
-def test_a_5000_digit_argument_from_the_model_is_a_tool_error_the_rollout_survives(tmp_path: Path) -> None:
+@pytest.mark.parametrize("where", ["--mcp", "--mcp-url"])
+def test_a_5000_digit_argument_from_the_model_is_a_tool_error_the_rollout_survives(tmp_path: Path, where: str) -> None:
     def responder(body: dict[str, Any]) -> dict[str, Any]:
         if body.get("max_tokens") == 1:
             return chat_completion(content="hi")
@@ -123,8 +125,14 @@ def test_a_5000_digit_argument_from_the_model_is_a_tool_error_the_rollout_surviv
             return chat_completion(tool_calls=[tool_call("add", '{"a": ' + "7" * 5000 + ', "b": 1}')])
         return chat_completion(content=f"The tool said: {tool_messages[0]['content'][:60]}\n#### 0")
 
-    with ScriptedOpenAIServer(responder) as server:
-        assert main(eval_argv(server.base_url, tmp_path, "-q", limit=1)) == 0
+    with contextlib.ExitStack() as stack:
+        server = stack.enter_context(ScriptedOpenAIServer(responder))
+        if where == "--mcp":
+            argv = eval_argv(server.base_url, tmp_path, "-q", limit=1)
+        else:  # the real tool server over HTTP: a number its JSON parser refuses must not kill the session
+            tools = stack.enter_context(serve_tool_server())
+            argv = helpers.eval_argv(server.base_url, tmp_path, "--mcp-url", tools.mcp_url, limit=1, mcp=None)
+        assert main(argv) == 0
     out = json.loads((tmp_path / "out.json").read_text())
     run = out["rows"][0]["runs"][0]
     assert run["success"] is True and run["finish_reason"] == "stop"

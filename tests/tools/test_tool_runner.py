@@ -182,6 +182,11 @@ def test_server_error_logs_are_hidden_only_while_the_runner_is_open(capsys) -> N
 
     keep = Keep(level=logging.DEBUG)
     server_logger.addHandler(keep)
+    # Whatever an earlier test (or an imported library) did to logging, this logger must be live here.
+    saved = (server_logger.level, server_logger.disabled, logging.root.manager.disable)
+    server_logger.setLevel(logging.DEBUG)
+    server_logger.disabled = False
+    logging.disable(logging.NOTSET)
     try:
         (outcome,) = asyncio.run(_run([("crash", '{"x": 1}')]))
         assert outcome.is_error
@@ -197,6 +202,9 @@ def test_server_error_logs_are_hidden_only_while_the_runner_is_open(capsys) -> N
         assert [r for r in seen if "Error calling tool" in r.getMessage()]
     finally:
         server_logger.removeHandler(keep)
+        server_logger.setLevel(saved[0])
+        server_logger.disabled = saved[1]
+        logging.disable(saved[2])
 
 
 def test_unopened_or_closed_runner_raises() -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -20,11 +23,13 @@ from osmosis_local.checks.findings import (
     ScorerInfo,
     ToolInfo,
 )
+from osmosis_local.checks.links import check_links
 from osmosis_local.checks.mcp_checks import check_mcp
 from osmosis_local.checks.places import exception_place, one_line
 from osmosis_local.checks.reward_probes import DEFAULT_PROBE_ROWS, probe_set, run_probes
 from osmosis_local.checks.rollout_checks import check_rollout_server
 from osmosis_local.checks.scorer_checks import LoadedScorer, check_scorers, scorer_mode
+from osmosis_local.checks.watchdog import DEFAULT_STEP_TIMEOUT_S, Stuck, Watchdog
 from osmosis_local.content.dataset import DatasetRow
 
 __all__ = ["CheckConfig", "check_repository"]
@@ -39,6 +44,9 @@ class CheckConfig(BaseModel):
     datasets: list[Path] = Field(default_factory=list, description="datasets besides test_data.jsonl")
     eval_fns: list[str] = Field(default_factory=list, description="module:function rewards for the self-check")
     serve: bool = Field(default=True, description="also serve mcp/main.py and compare its tools")
+    step_timeout: float = Field(
+        default=DEFAULT_STEP_TIMEOUT_S, gt=0, description="seconds an import step may take (the CLI's watchdog)"
+    )
     probe_rows: int = Field(default=DEFAULT_PROBE_ROWS, ge=0, description="rows each reward is probed on")
 
 
@@ -68,20 +76,75 @@ def _given_scorers(repo: Path, specs: list[str], found: list[LoadedScorer], find
     return chosen
 
 
-def check_repository(config: CheckConfig) -> CheckReport:
-    """Every check, grouped by area; `ok` is False when any finding is an error."""
-    started = time.perf_counter()
-    repo = config.path.resolve()
-    areas = {area: Findings(area) for area in AREAS}
+@dataclass
+class _Progress:
+    """What the check has found so far (the report of a check stopped by its watchdog is built from it)."""
+
+    repo: Path
+    started: float
+    areas: dict[Area, Findings] = field(default_factory=lambda: {area: Findings(area) for area in AREAS})
+    tools: list[ToolInfo] = field(default_factory=list)
+    scorers: list[ScorerInfo] = field(default_factory=list)
+    agent_loop: str | None = None
+
+    def report(self, datasets: list[DatasetInfo] | None = None, probes: list[ProbeOutcome] | None = None
+               ) -> CheckReport:  # fmt: skip
+        return _report(self.repo, self.areas, self.tools, self.scorers, datasets or [], probes or [], self.started,
+                       self.agent_loop)  # fmt: skip
+
+    def stuck(self, stuck: Stuck, timeout_s: float) -> CheckReport:
+        """The report so far, with the step that overran as an error at the place it is stuck."""
+        place = f" (stuck at {stuck.file}:{stuck.line})" if stuck.file else ""
+        self.areas[stuck.area].error(  # type: ignore[index]
+            "check-step-timeout",
+            f"{stuck.step} did not finish within {timeout_s:g} s{place}; the check stopped here",
+            "module-level code must return quickly: an endless loop or a blocking call at import time hangs the "
+            "platform's loader too (move the work into a function)",
+            stuck.file,
+            stuck.line,
+        )
+        return self.report()
+
+
+def check_repository(
+    config: CheckConfig,
+    *,
+    on_stuck: Callable[[CheckReport], None] | None = None,
+    on_slow: Callable[[str], None] | None = None,
+) -> CheckReport:
+    """Every check, grouped by area; `ok` is False when any finding is an error.
+
+    With ``on_stuck``, a step that runs user code on this thread (importing the content) has
+    ``config.step_timeout`` seconds: when it overruns, ``on_stuck`` gets the report so far (from another thread;
+    this one is stuck in user code) and is expected to print it and end the process. ``on_slow(step)`` is told
+    of a step that has run for more than a couple of seconds (for progress output).
+    """
+    progress = _Progress(repo=config.path.resolve(), started=time.perf_counter())
+    repo, areas = progress.repo, progress.areas
     if not repo.is_dir():
         areas["mcp"].error("repo-missing", f"{config.path} is not a folder", "give the repository's folder")
-        return _report(repo, areas, [], [], [], [], started)
-    with forget_imports_under(repo / "mcp"):
-        tools = check_mcp(repo, areas["mcp"], serve=config.serve)
-    agent_loop = check_rollout_server(repo, areas["rollout_server"])
+        return progress.report()
+    watchdog = None
+    if on_stuck is not None:
+        report_stuck = on_stuck
+        watchdog = Watchdog(repo, lambda s: report_stuck(progress.stuck(s, config.step_timeout)),
+                            timeout_s=config.step_timeout, on_slow=on_slow)  # fmt: skip
+
+    def step(what: str, area: Area, deadline: bool = True) -> contextlib.AbstractContextManager[None]:
+        return watchdog.step(what, area, deadline=deadline) if watchdog is not None else contextlib.nullcontext()
+
+    check_links(repo, areas)
+
+    with forget_imports_under(repo / "mcp"), step("importing mcp/main.py and its tools", "mcp"):
+        progress.tools = check_mcp(repo, areas["mcp"], serve=config.serve)
+    with step("importing rollout_server/", "rollout_server"):
+        progress.agent_loop = check_rollout_server(repo, areas["rollout_server"])
     with content_imports(repo):
-        rewards, reward_infos = check_scorers(repo, "reward_fn", areas["reward_fn"])
-        rubrics, rubric_infos = check_scorers(repo, "reward_rubric", areas["reward_rubric"])
+        with step("importing reward_fn/", "reward_fn"):
+            rewards, reward_infos = check_scorers(repo, "reward_fn", areas["reward_fn"])
+        with step("importing reward_rubric/", "reward_rubric"):
+            rubrics, rubric_infos = check_scorers(repo, "reward_rubric", areas["reward_rubric"])
+        progress.scorers = reward_infos + rubric_infos
         if config.eval_fns:
             scored = _given_scorers(repo, config.eval_fns, rewards + rubrics, areas["dataset"])
         else:
@@ -97,12 +160,13 @@ def check_repository(config: CheckConfig) -> CheckReport:
                 scorer.info.line,
             )
         deterministic = [s for s in scored if s not in judged]
-        datasets, probe_rows = _check_datasets(repo, config, deterministic, areas["dataset"])
+        with step("checking the datasets (every row, the ground-truth self-check)", "dataset", deadline=False):
+            datasets, probe_rows = _check_datasets(repo, config, deterministic, areas["dataset"])
         probed = [s for s in rewards if s.info.mode in ("simple", "full")]
         probed += [s for s in deterministic if s.info.spec not in {p.info.spec for p in probed}]
-        probes = run_probes(probed, probe_rows, areas["probes"], sample=config.probe_rows)
-    scorers = reward_infos + rubric_infos
-    return _report(repo, areas, tools, scorers, datasets, probes, started, agent_loop)
+        with step("probing the rewards", "probes", deadline=False):
+            probes = run_probes(probed, probe_rows, areas["probes"], sample=config.probe_rows)
+    return progress.report(datasets, probes)
 
 
 def _check_datasets(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from osmosis_local.checks.findings import DatasetInfo, Findings
 from osmosis_local.checks.places import relative
-from osmosis_local.checks.scorer_call import call_scorer
+from osmosis_local.checks.scorer_call import call_guarded, call_scorer
 from osmosis_local.checks.scorer_checks import LoadedScorer
 from osmosis_local.content.dataset import DatasetError, DatasetRow, load_dataset
 
@@ -89,8 +89,16 @@ def _self_check(
         if good:
             continue
         failed += 1
-        if failed <= MAX_ROW_FINDINGS:
-            got = call.error or f"scored {call.score:g}"
+        if failed <= MAX_ROW_FINDINGS and call.error is not None:  # the reward failed, not the ground truth
+            findings.error(
+                "reward-failed",
+                f"row {row.row_index}: {scorer.info.spec} on the answer {answer[:60]!r} {call.error}",
+                "fix the reward: it must return a float for every answer (never raise, exit or hang)",
+                scorer.info.file,
+                scorer.info.line,
+            )
+        elif failed <= MAX_ROW_FINDINGS:
+            got = f"scored {call.score:g}"
             need = "1.0" if mode == "simple" else "more than 0"
             findings.error(
                 "ground-truth-unscorable",
@@ -119,16 +127,11 @@ def _check_return_type(scorer: LoadedScorer, rows: list[DatasetRow], findings: F
     if original is scorer.fn:
         return
     row = rows[0]
-    box: list[object] = []
-    try:
-        box.append(
-            original(
-                solution_str=answer_for(row.ground_truth), ground_truth=row.ground_truth, extra_info=row.as_row_dict()
-            )
-        )
-    except Exception:  # noqa: BLE001 - reported by the self-check already
-        return
-    result = box[0]
+    kwargs = {"solution_str": answer_for(row.ground_truth), "ground_truth": row.ground_truth,
+              "extra_info": row.as_row_dict()}  # fmt: skip
+    ok, result = call_guarded(original, kwargs)  # in a daemon thread with the time limit, like every call
+    if not ok:
+        return  # reported by the self-check already
     if inspect.isawaitable(result):
         close = getattr(result, "close", None)
         if close:
@@ -137,8 +140,16 @@ def _check_return_type(scorer: LoadedScorer, rows: list[DatasetRow], findings: F
     if not isinstance(result, float):
         findings.error(
             "sdk-rejects-return",
-            f"{scorer.info.spec} returns {type(result).__name__} ({result!r:.40}); the platform's SDK requires a float",
+            f"{scorer.info.spec} returns {type(result).__name__} ({_short_repr(result)}); the platform's SDK requires "
+            "a float",
             "return float(score)",
             scorer.info.file,
             scorer.info.line,
         )
+
+
+def _short_repr(value: object) -> str:
+    try:
+        return repr(value)[:40]
+    except Exception:  # noqa: BLE001 - a broken __repr__, an int too long to print
+        return f"a {type(value).__name__}"

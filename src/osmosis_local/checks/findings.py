@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 Severity = Literal["error", "warning"]
 Area = Literal["mcp", "reward_fn", "reward_rubric", "rollout_server", "dataset", "probes"]
-ProbeKind = Literal["must_not_score", "must_score"]
+ProbeKind = Literal["must_not_score", "must_score", "no_better_than_memory"]
 
 #: Areas in report order (the folder a finding belongs to).
 AREAS: tuple[Area, ...] = ("mcp", "reward_fn", "reward_rubric", "rollout_server", "dataset", "probes")
@@ -65,7 +65,10 @@ class ProbeSpec(BaseModel):
     """One kind of probe answer (the probe set is documented in the README)."""
 
     name: str = Field(description="probe name, e.g. hedge-or")
-    kind: ProbeKind = Field(description="must_not_score: a gamed answer that must score 0; must_score: a correct one")
+    kind: ProbeKind = Field(
+        description="must_not_score: a gamed answer that must score 0; must_score: a correct one; "
+        "no_better_than_memory: a full-mode transcript that must score no more than the bare answer"
+    )
     description: str = Field(description="what the answer looks like")
 
 

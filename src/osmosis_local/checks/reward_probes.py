@@ -164,18 +164,46 @@ PROBES: tuple[Probe, ...] = (
 )
 
 
+SPRAY_CALLS = 1000
+#: Full-mode rewards only: spraying throwaway tool calls must not earn more than answering from memory.
+SPRAY = ProbeSpec(
+    name="tool-spray",
+    kind="no_better_than_memory",
+    description=f"full mode: {SPRAY_CALLS:,} throwaway tool calls with made-up arguments, one result holding G by "
+    "chance, then #### G; must score no more than #### G alone",
+)
+
+
+def spray_transcript(row: DatasetRow, truth: Truth) -> list[dict[str, object]]:
+    """The row's prompts, then `SPRAY_CALLS` calls whose arguments come from nowhere, then the answer."""
+    offset = truth.value + 7919  # arguments far from anything the prompt says
+    calls: list[dict[str, object]] = [{"id": f"spray{i}", "type": "function",
+              "function": {"name": "add", "arguments": f'{{"a": {_plain(offset + i)}, "b": {_plain(-offset - i)}}}'}}
+             for i in range(SPRAY_CALLS)]  # fmt: skip
+    results: list[dict[str, object]] = [{"role": "tool", "tool_call_id": f"spray{i}",
+                "content": truth.text if i == SPRAY_CALLS // 2 else _plain(truth.value + i + 1)}
+               for i in range(SPRAY_CALLS)]  # fmt: skip
+    return [
+        {"role": "system", "content": str(row.system_prompt)},
+        {"role": "user", "content": str(row.user_prompt)},
+        {"role": "assistant", "content": None, "tool_calls": calls},
+        *results,
+        {"role": "assistant", "content": f"#### {truth.text}"},
+    ]
+
+
 def probe_table() -> str:
     """The probe set as a markdown table (README)."""
     lines = ["| Probe | Expects | Answer |", "|---|---|---|"]
-    for probe in PROBES:
-        expects = "score 0" if probe.kind == "must_not_score" else "score > 0"
-        lines.append(f"| `{probe.name}` | {expects} | {probe.description.replace('|', chr(92) + '|')} |")
+    expects = {"must_not_score": "score 0", "must_score": "score > 0", "no_better_than_memory": "<= #### G alone"}
+    for spec in probe_set():
+        lines.append(f"| `{spec.name}` | {expects[spec.kind]} | {spec.description.replace('|', chr(92) + '|')} |")
     return "\n".join(lines)
 
 
 def probe_set() -> list[ProbeSpec]:
     """The documented probe set."""
-    return [ProbeSpec(name=p.name, kind=p.kind, description=p.description) for p in PROBES]
+    return [*(ProbeSpec(name=p.name, kind=p.kind, description=p.description) for p in PROBES), SPRAY]
 
 
 def run_probes(
@@ -186,6 +214,7 @@ def run_probes(
     for scorer in scorers:
         mode = scorer.info.mode or "simple"
         failures: dict[str, list[ProbeOutcome]] = {}
+        memory: dict[tuple[str, int], float] = {}
         for row in rows[:sample]:
             truth = _truth(row.ground_truth)
             gate = call_scorer(scorer.fn, mode, PLAIN.build(truth) or "", row.ground_truth, row.as_row_dict())
@@ -211,10 +240,27 @@ def run_probes(
                 outcomes.append(outcome)
                 if not ok:
                     failures.setdefault(probe.name, []).append(outcome)
+            if mode == "full" and truth.number is not None and gate.score is not None:
+                sprayed = call_scorer(scorer.fn, mode, "", row.ground_truth, row.as_row_dict(),
+                                      messages=spray_transcript(row, truth))  # fmt: skip
+                ok = sprayed.score is not None and sprayed.score <= gate.score + 1e-9
+                outcome = ProbeOutcome(spec=scorer.info.spec, row_index=row.row_index, probe=SPRAY.name,
+                                       kind=SPRAY.kind, answer=f"{SPRAY_CALLS} throwaway calls, then #### {truth.text}",
+                                       score=sprayed.score, error=sprayed.error, ok=ok)  # fmt: skip
+                outcomes.append(outcome)
+                if not ok and sprayed.score is not None:
+                    failures.setdefault(SPRAY.name, []).append(outcome)
+                    memory[scorer.info.spec, row.row_index] = gate.score
         for name, failed in failures.items():
             first = failed[0]
             got = first.error or f"scored {first.score:g}"
-            if first.kind == "must_not_score":
+            if first.kind == "no_better_than_memory":
+                message = (
+                    f"{scorer.info.spec} rewards spraying tool calls: {first.answer} {got} on row {first.row_index}, "
+                    f"more than the answer alone ({memory[first.spec, first.row_index]:g}) ({len(failed)} rows)"
+                )
+                hint = "weigh only the tool calls the answer uses, or cap what many calls earn"
+            elif first.kind == "must_not_score":
                 message = (
                     f"{scorer.info.spec} rewards a gamed answer ({name}): {first.answer[:80]!r} {got} on row "
                     f"{first.row_index} ({len(failed)} rows)"
@@ -227,7 +273,7 @@ def run_probes(
                 )
                 hint = "accept this way of writing the number, or state the exact format in the system prompt"
             findings.warning(
-                "probe-scored" if first.kind == "must_not_score" else "probe-near-miss",
+                "probe-near-miss" if first.kind == "must_score" else "probe-scored",
                 message,
                 hint,
                 scorer.info.file,

@@ -160,9 +160,24 @@ def _named_anywhere(repo: Path, names: set[str]) -> bool:
 
 def _check_key_names(repo: Path, parsed: ParsedModule, rel: str, findings: Findings) -> None:
     from osmosis_local.rubric.keys import DEFAULT_API_KEY_ENV
+    from osmosis_local.rubric.keys import PROVIDER_KEY_VARIABLES as PROVIDER_KEY_ENV
 
     providers = sorted(p for p in parsed.strings if p in DEFAULT_API_KEY_ENV)
     own_names = {s for s in parsed.strings if _KEY_NAME.match(s)}
+    # A provider the judge knows no key variable for: without a named variable (or an endpoint of its own),
+    # every judge call raises MissingAPIKeyError.
+    keyless = sorted(p for p in parsed.strings if p in PROVIDER_KEY_ENV and p not in DEFAULT_API_KEY_ENV)
+    if keyless and not own_names and "base_url" not in parsed.strings:
+        line = parsed.scorers()[0].line if parsed.scorers() else 1
+        for provider in keyless:
+            findings.error(
+                "rubric-key-unresolvable",
+                f"the {provider} judge has no default key variable and this module names none: every judge call "
+                "will raise MissingAPIKeyError",
+                f"set model_info['api_key_env'] = \"{PROVIDER_KEY_ENV[provider]}\" (and say so in the README)",
+                rel,
+                line,
+            )
     for provider in providers:
         variable = DEFAULT_API_KEY_ENV[provider]
         if own_names or _named_anywhere(repo, {variable}):

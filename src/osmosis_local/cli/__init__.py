@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from osmosis_local.cli.app import build_parser, main
+from osmosis_local.cli.app import build_parser, entry, main
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "entry", "main"]

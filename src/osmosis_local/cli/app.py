@@ -25,7 +25,7 @@ from osmosis_local.cli import (
     serve_command,
     view_command,
 )
-from osmosis_local.errors import EXIT_USAGE
+from osmosis_local.errors import EXIT_INTERRUPTED, EXIT_USAGE
 
 COMMANDS = (
     rollout_test_command,
@@ -61,5 +61,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     return int(args.handler(args, parser))
 
 
+def entry() -> None:  # pragma: no cover - ends the process; tested by running the command in a subprocess
+    """The `osmosis-local` command: `main`, then the exit.
+
+    Output never fails on text it cannot encode (it is escaped). A thread of user code that never returned (a
+    hung sync tool, which cannot be stopped) does not keep the process alive: the command says so and exits.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+    try:
+        code = main()
+    except KeyboardInterrupt:
+        sys.stderr.write("Interrupted.\n")
+        code = EXIT_INTERRUPTED
+    from osmosis_local.user_code import exit_now, stuck_threads
+
+    stuck = stuck_threads()
+    if stuck:
+        sys.stderr.write(
+            f"Note: {len(stuck)} thread(s) of user code (a tool that never returned) are still running; "
+            "exiting without waiting for them.\n"
+        )
+        exit_now(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    entry()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from osmosis_local.cli.arguments import non_negative_int
+from osmosis_local.cli.arguments import non_negative_int, positive_float
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -23,6 +23,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     check.add_argument("--strict", action="store_true", help="exit 1 on warnings too (for CI that wants none)")
     check.add_argument("--probe-rows", type=non_negative_int, default=5, metavar="N",
                        help="rows each deterministic reward is probed on (default: 5; 0 = no probes)")  # fmt: skip
+    check.add_argument("--step-timeout", type=positive_float, default=30.0, metavar="S",
+                       help="seconds importing each content folder may take before check stops, naming the file and "
+                            "line it is stuck at (default: 30)")  # fmt: skip
     check.set_defaults(handler=run)
 
 
@@ -32,6 +35,6 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     config = CheckConfig(
         path=Path(args.path), datasets=[Path(d) for d in args.datasets], eval_fns=args.eval_fns,
-        serve=not args.no_serve, probe_rows=args.probe_rows,
+        serve=not args.no_serve, probe_rows=args.probe_rows, step_timeout=args.step_timeout,
     )  # fmt: skip
     return run_check(config, output_format=args.output_format, strict=args.strict)

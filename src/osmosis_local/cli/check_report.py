@@ -13,6 +13,7 @@ from osmosis_local.checks import CheckConfig, CheckReport, check_repository
 from osmosis_local.checks.findings import AREAS
 from osmosis_local.llm.provider_keys import key_redactor
 from osmosis_local.redaction import Redactor
+from osmosis_local.safe_text import model_json, strip_controls
 
 __all__ = ["run_check", "render_report"]
 
@@ -52,9 +53,9 @@ def render_report(report: CheckReport, console: Console) -> None:
         console.print(Text.assemble((_AREA_TITLES[area], "bold"), "  ", status))
         for finding in items:
             mark = ("  ✗ error   ", "red") if finding.severity == "error" else ("  ! warning ", "yellow")
-            line = Text.assemble(mark, (finding.place + "  " if finding.place else "", "cyan"), finding.message)
-            console.print(line)
-            console.print(Text.assemble("            fix: ", (finding.hint, "dim")))
+            place = strip_controls(finding.place) + "  " if finding.place else ""
+            console.print(Text.assemble(mark, (place, "cyan"), strip_controls(finding.message)))
+            console.print(Text.assemble("            fix: ", (strip_controls(finding.hint), "dim")))
     failed = sum(not p.ok for p in report.probes)
     rows = sum(d.rows for d in report.datasets)
     summary = (
@@ -73,14 +74,35 @@ def _redactor() -> Redactor:
 
 
 def run_check(config: CheckConfig, *, output_format: str, strict: bool = False) -> int:
-    """Run the checks and print them; 1 if any finding is an error (any finding at all if `strict`), else 0."""
+    """Run the checks and print them; 1 if any finding is an error (any finding at all if `strict`), else 0.
+
+    Content code that never returns while it is imported stops the check after ``config.step_timeout`` seconds:
+    the report so far is printed, with where it is stuck, and the process ends (the stuck code cannot be)."""
+    real_stdout = sys.stdout
+
+    def stuck(report: CheckReport) -> None:
+        sys.stdout = real_stdout
+        print_report(report, output_format=output_format)
+        from osmosis_local.user_code import exit_now
+
+        exit_now(1)
+
+    def slow(step: str) -> None:
+        sys.stderr.write(f"check: {step}...\n")
+        sys.stderr.flush()
+
     with contextlib.redirect_stdout(sys.stderr):  # what content code prints must not corrupt the JSON
-        report = check_repository(config)
+        report = check_repository(config, on_stuck=stuck, on_slow=slow)
+    print_report(report, output_format=output_format)
+    return 0 if report.ok and not (strict and report.warnings) else 1
+
+
+def print_report(report: CheckReport, *, output_format: str) -> None:
+    """The report as JSON or text on stdout, every key in the environment redacted."""
     # An exception text may quote a key (a module that raises with its config): nothing printed keeps one.
-    report = CheckReport.model_validate_json(_redactor()(report.model_dump_json()))
+    report = CheckReport.model_validate_json(_redactor()(model_json(report)))
     if output_format == "json":
-        sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+        sys.stdout.write(model_json(report, indent=2) + "\n")
     else:
         width = None if sys.stdout.isatty() else 160
         render_report(report, Console(highlight=False, soft_wrap=True, width=width))
-    return 0 if report.ok and not (strict and report.warnings) else 1

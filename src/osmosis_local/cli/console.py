@@ -25,6 +25,7 @@ from osmosis_local.log.results import EvalFnStats, EvalResult, RolloutTestResult
 from osmosis_local.redaction import NO_SECRETS, Redactor
 from osmosis_local.runner.evaluation import EvalHooks, EvalPlan
 from osmosis_local.runner.rollout_test import RolloutTestHooks
+from osmosis_local.safe_text import clean, strip_controls
 
 
 @contextlib.contextmanager
@@ -55,11 +56,13 @@ class ConsoleReporter:
         self._said_preparing = False
 
     def _print(self, console: Console, *parts: str | tuple[str, str]) -> None:
-        """Plain text, or (text, style) pairs; never parsed as markup, always redacted."""
-        text = Text.assemble(
-            *((self.redact(p), "") if isinstance(p, str) else (self.redact(p[0]), p[1]) for p in parts)
-        )
+        """Plain text, or (text, style) pairs; never parsed as markup, always redacted, and stripped of terminal
+        control sequences (an endpoint's error text or a tool's output must not drive the terminal)."""
+        text = Text.assemble(*((self._safe(p), "") if isinstance(p, str) else (self._safe(p[0]), p[1]) for p in parts))
         console.print(text, highlight=False, soft_wrap=True)
+
+    def _safe(self, text: str) -> str:
+        return strip_controls(clean(self.redact(text)))
 
     def preparing(self, step: str) -> None:
         """Say what set-up is doing: importing litellm alone takes seconds, and a silent start looks hung.
@@ -155,8 +158,12 @@ def _has_all_runs_column(stats: list[EvalFnStats]) -> bool:
 class EvalReporter(ConsoleReporter, EvalHooks):
     """What `eval` prints."""
 
+    _log_path: Path | None = None  # set once the run has started
+    _done = 0  # runs in the log (resumed ones included)
+
     def started(self, plan: EvalPlan) -> None:
         self.redact = plan.redactor
+        self._log_path, self._done = plan.log_path, plan.resumed
         self._first_fn = plan.eval_fns[0][0] if plan.eval_fns else None
         self._sum, self._scored, self._errors = 0.0, 0, 0
         self.end_preparing()
@@ -187,7 +194,18 @@ class EvalReporter(ConsoleReporter, EvalHooks):
         mean = f"{self._sum / self._scored:.3f}" if self._scored else "-"
         return f"rollouts  mean {self._first_fn.rpartition(':')[2]} {mean}  errors {self._errors}"
 
+    def interrupted(self) -> None:
+        """Ctrl-C: say what the log holds (and whether --resume has anything to continue from)."""
+        if self._log_path is None:
+            self.error("Interrupted before the first rollout; nothing was written.")
+        elif self._done == 0:
+            self.error(f"Interrupted before any run finished; the log {self._log_path} holds no runs.")
+        else:
+            self.error(f"Interrupted: {self._done} finished runs are in {self._log_path}; "
+                       f"rerun with --resume {self._log_path} to continue.")  # fmt: skip
+
     def run_finished(self, record: RunRecord, done: int, total: int) -> None:
+        self._done = done
         self._errors += (not record.success) + len(record.score_errors)
         if record.model_tag == "primary" and self._first_fn in record.scores:
             self._sum += record.scores[self._first_fn]

@@ -8,10 +8,12 @@ from osmosis_local.cli.arguments import (
     add_rollout_arguments,
     fail_under,
     finite_float,
+    positive_float,
     positive_int,
     settings_from_args,
     source_problem,
 )
+from osmosis_local.config.defaults import DEFAULT_REWARD_TIMEOUT_S
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -31,6 +33,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--pass-threshold", type=finite_float, default=1.0, help="a run passes when its score >= this (default: 1.0)"
     )
     ev.add_argument("--batch-size", type=positive_int, default=1, help="rollouts in flight at once (default: 1)")
+    ev.add_argument("--reward-timeout", type=positive_float, default=DEFAULT_REWARD_TIMEOUT_S,
+                    help=f"seconds per eval-function call; a late one is that run's error "
+                         f"(default: {DEFAULT_REWARD_TIMEOUT_S:g})")  # fmt: skip
     ev.add_argument("--baseline-model", help="also run every (row, run) on this model and compare")
     ev.add_argument("--baseline-base-url", help="OpenAI-compatible URL for the baseline model")
     ev.add_argument("--baseline-api-key", help="API key for the baseline model")
@@ -54,7 +59,14 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     from osmosis_local.cli.console import EvalReporter, debug_logging
     from osmosis_local.config.settings import EvalConfig
-    from osmosis_local.errors import EXIT_FAILED, EXIT_USAGE, SettingsMismatchError, SetupError
+    from osmosis_local.errors import (
+        EXIT_FAILED,
+        EXIT_INTERRUPTED,
+        EXIT_USAGE,
+        HarnessError,
+        OutputPathError,
+        SettingsMismatchError,
+    )
     from osmosis_local.runner.evaluation import aevaluate
     from osmosis_local.runner.session import run_redactor
 
@@ -63,13 +75,13 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     with debug_logging(args.debug, reporter.redact):
         try:
             result = asyncio.run(aevaluate(config, reporter))
-        except SettingsMismatchError as exc:
+        except (SettingsMismatchError, OutputPathError) as exc:
             reporter.setup_failed(exc, debug=args.debug)
             return EXIT_USAGE
-        except SetupError as exc:
+        except HarnessError as exc:
             reporter.setup_failed(exc, debug=args.debug)
             return EXIT_FAILED
         except KeyboardInterrupt:
-            reporter.error("Interrupted: finished runs are in the transcript log; rerun with --resume LOG to continue.")
-            return EXIT_FAILED
+            reporter.interrupted()
+            return EXIT_INTERRUPTED
     return result.exit_code

@@ -17,6 +17,7 @@ from osmosis_local.errors import SetupError
 from osmosis_local.llm.base import ModelReply
 from osmosis_local.log.records import ToolCallRecord
 from osmosis_local.runner.session import RunHooks, Session, open_session
+from osmosis_local.safe_text import safe_str, strip_controls
 from osmosis_local.types import Message, ToolSpec
 
 STEP_HELP = (
@@ -32,6 +33,12 @@ async def _ask(prompt: str) -> str | None:
         return None
 
 
+def say(*values: object) -> None:
+    """``print``, for text that may come from outside (the model, a tool, the dataset): never invalid Unicode,
+    never a terminal control sequence."""
+    print(*(strip_controls(safe_str(v)) for v in values))
+
+
 def _print_messages(messages: Sequence[Mapping[str, Any]]) -> None:
     names = {}
     for message in messages:
@@ -40,9 +47,9 @@ def _print_messages(messages: Sequence[Mapping[str, Any]]) -> None:
     for i, message in enumerate(messages):
         role = message.get("role")
         label = f"tool {names.get(message.get('tool_call_id'), '?')}" if role == "tool" else role
-        print(f"  [{i}] {label}: {message.get('content')}")
+        say(f"  [{i}] {label}: {message.get('content')}")
         for call in message.get("tool_calls") or []:
-            print(f"       -> {call['function']['name']}({call['function']['arguments']})")
+            say(f"       -> {call['function']['name']}({call['function']['arguments']})")
 
 
 def _print_tools(tools: list[ToolSpec]) -> None:
@@ -50,32 +57,32 @@ def _print_tools(tools: list[ToolSpec]) -> None:
         function = tool["function"]
         params = ", ".join((function.get("parameters") or {}).get("properties", {}))
         description = (function.get("description") or "").splitlines()
-        print(f"  {function['name']}({params}): {description[0] if description else ''}")
+        say(f"  {function['name']}({params}): {description[0] if description else ''}")
 
 
 def _print_turn(turn: int, reply: ModelReply) -> None:
-    print(f"\n--- Turn {turn}: LLM Response ---")
+    say(f"\n--- Turn {turn}: LLM Response ---")
     if reply.message.get("content"):
-        print(reply.message["content"])
+        say(reply.message["content"])
     for call in reply.message.get("tool_calls") or []:
         args = call["function"]["arguments"]
         try:
             args = json.dumps(json.loads(args), indent=2)
         except (TypeError, ValueError):
             pass
-        print(f"Tool call: {call['function']['name']}\n{args}")
+        say(f"Tool call: {call['function']['name']}\n{args}")
     if not reply.message.get("tool_calls"):
-        print(f"Finish reason: {reply.finish_reason}")
+        say(f"Finish reason: {reply.finish_reason}")
 
 
 def run_interactive_command(config: RolloutTestConfig, *, start_row: int | None, debug: bool) -> int:
     """`test -i`: returns 0 when the person quits, 1 on a set-up error."""
     if config.output is not None:
-        print("Note: -o is ignored in interactive mode (nothing is batch-run).")
+        say("Note: -o is ignored in interactive mode (nothing is batch-run).")
     try:
         return asyncio.run(run_interactive(config, start_row=start_row))
     except SetupError as exc:
-        print(f"Error: {exc}")
+        say(f"Error: {exc}")
         if debug:
             import traceback
 
@@ -110,18 +117,18 @@ class _RowStepper:
             elif word in ("t", "tools"):
                 _print_tools(self.tools)
             elif word in ("?", "help", "h"):
-                print(STEP_HELP)
+                say(STEP_HELP)
             elif word.startswith("row") and word[3:].strip().isdigit() and int(word[3:]) in self.rows:
                 self.jump = int(word[3:])
                 return False
             else:
-                print(f"Unknown command {command!r}. {STEP_HELP}")
+                say(f"Unknown command {command!r}. {STEP_HELP}")
         return True
 
     async def on_tools(self, records: list[ToolCallRecord]) -> None:
         for record in records:
             flag = " (error)" if record.is_error else ""
-            print(f"Tool result {record.name}{flag}: {record.content}")
+            say(f"Tool result {record.name}{flag}: {record.content}")
 
 
 async def run_interactive(config: RolloutTestConfig, *, start_row: int | None) -> int:
@@ -132,12 +139,12 @@ async def run_interactive(config: RolloutTestConfig, *, start_row: int | None) -
 async def _session_loop(session: Session, start_row: int | None) -> int:
     rows, tools = session.rows, session.tools
     for warning in session.warnings:
-        print(f"Warning: {warning}")
+        say(f"Warning: {warning}")
     by_index = {row.row_index: row for row in rows}
     first, last = rows[0].row_index, rows[-1].row_index
     pending = start_row
     if pending is not None and pending not in by_index:
-        print(f"Invalid row index {pending}. Valid range: {first}-{last}")
+        say(f"Invalid row index {pending}. Valid range: {first}-{last}")
         pending = None
 
     while True:
@@ -146,23 +153,23 @@ async def _session_loop(session: Session, start_row: int | None) -> int:
             if answer is None or answer.lower() in ("q", "quit", "exit"):
                 return 0
             if not answer.isdigit() or int(answer) not in by_index:
-                print(f"Invalid row index {answer!r}. Valid range: {first}-{last}")
+                say(f"Invalid row index {answer!r}. Valid range: {first}-{last}")
                 continue
             pending = int(answer)
         row, pending = by_index[pending], None
-        print(f"\n=== Row {row.row_index} ===\n[system] {row.system_prompt}\n[user] {row.user_prompt}\nTools:")
+        say(f"\n=== Row {row.row_index} ===\n[system] {row.system_prompt}\n[user] {row.user_prompt}\nTools:")
         _print_tools(tools)
         stepper = _RowStepper(tools, set(by_index))
         result = await session.rollout(row, command="test", on_step=stepper.on_step, on_tools=stepper.on_tools)
         if stepper.jump is not None:
             pending = stepper.jump
-            print(f"Row {row.row_index} abandoned; jumping to row {pending}.")
+            say(f"Row {row.row_index} abandoned; jumping to row {pending}.")
             continue
         status = "COMPLETED" if result.success else "FAILED"
-        print(f"\nStatus: {status}" + (f" ({result.error})" if result.error else ""))
-        print(f"Finish reason: {result.finish_reason}")
-        print(f"Duration: {format_duration(result.duration_ms)}")
-        print(f"Tokens: {result.tokens} ({result.token_usage.num_llm_calls} LLM calls)")
+        say(f"\nStatus: {status}" + (f" ({result.error})" if result.error else ""))
+        say(f"Finish reason: {result.finish_reason}")
+        say(f"Duration: {format_duration(result.duration_ms)}")
+        say(f"Tokens: {result.tokens} ({result.token_usage.num_llm_calls} LLM calls)")
         answer = await _ask("[m] messages, Enter = choose another row: ")
         if answer and answer.lower() in ("m", "messages"):
             _print_messages(result.messages)

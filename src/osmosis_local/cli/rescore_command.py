@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from osmosis_local.cli.arguments import fail_under, finite_float, positive_int
+from osmosis_local.cli.arguments import fail_under, finite_float, positive_float, positive_int
+from osmosis_local.config.defaults import DEFAULT_REWARD_TIMEOUT_S
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -19,6 +20,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                          "(default: .osmosis-local/runs/rescore-<time>.jsonl)")  # fmt: skip
     rescore.add_argument("--pass-threshold", type=finite_float, help="default: the threshold the eval used")
     rescore.add_argument("--batch-size", type=positive_int, default=8, help="runs scored at once (default: 8)")
+    rescore.add_argument(
+        "--reward-timeout",
+        type=positive_float,
+        default=DEFAULT_REWARD_TIMEOUT_S,
+        help=f"seconds per eval-function call (default: {DEFAULT_REWARD_TIMEOUT_S:g})",
+    )
     rescore.add_argument("--fail-under", type=fail_under, action="append", metavar="X|FN=X",
                          help="exit 3 if an eval function's mean over all runs is below X")  # fmt: skip
     rescore.add_argument("-q", "--quiet", action="store_true", help="no progress output")
@@ -34,7 +41,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     from osmosis_local.cli.console import EvalReporter, debug_logging
     from osmosis_local.config.settings import RescoreConfig
-    from osmosis_local.errors import EXIT_FAILED, EXIT_USAGE, HarnessError
+    from osmosis_local.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, HarnessError, OutputPathError
     from osmosis_local.llm.provider_keys import key_redactor
     from osmosis_local.runner.rescore import arescore
 
@@ -43,6 +50,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         config = RescoreConfig(
             log=args.log, eval_fns=args.eval_fns, output=args.output, new_log=args.new_log,
             pass_threshold=args.pass_threshold, batch_size=args.batch_size, fail_under=args.fail_under,
+            reward_timeout=args.reward_timeout,
         )  # fmt: skip
     except ValidationError as exc:
         reporter.error("; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors()))
@@ -50,7 +58,13 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     with debug_logging(args.debug, reporter.redact):
         try:
             result = asyncio.run(arescore(config, reporter))
+        except OutputPathError as exc:
+            reporter.setup_failed(exc, debug=args.debug)
+            return EXIT_USAGE
         except HarnessError as exc:
             reporter.setup_failed(exc, debug=args.debug)
             return EXIT_FAILED
+        except KeyboardInterrupt:
+            reporter.error("Interrupted: the runs rescored so far are in the new log; the source log is unchanged.")
+            return EXIT_INTERRUPTED
     return result.exit_code

@@ -30,7 +30,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     from osmosis_local.cli.console import RolloutTestReporter, debug_logging
     from osmosis_local.config.settings import RolloutTestConfig
-    from osmosis_local.errors import EXIT_FAILED, SetupError
+    from osmosis_local.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, HarnessError, OutputPathError
     from osmosis_local.runner.rollout_test import arun_test
     from osmosis_local.runner.session import run_redactor
 
@@ -44,10 +44,13 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         reporter = RolloutTestReporter(quiet=args.quiet, redactor=redactor)
         try:
             result = asyncio.run(arun_test(config, reporter))
-        except SetupError as exc:
+        except OutputPathError as exc:
+            reporter.setup_failed(exc, debug=args.debug)
+            return EXIT_USAGE
+        except HarnessError as exc:
             reporter.setup_failed(exc, debug=args.debug)
             return EXIT_FAILED
         except KeyboardInterrupt:
             reporter.error("Interrupted.")
-            return EXIT_FAILED
+            return EXIT_INTERRUPTED
     return result.exit_code

@@ -18,20 +18,26 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from osmosis_local.errors import EXIT_FAILED, EXIT_OK, LogReadError
+    from osmosis_local.config.paths import absolute, check_outputs
+    from osmosis_local.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, LogReadError, OutputPathError
     from osmosis_local.llm.provider_keys import key_redactor
     from osmosis_local.reports.html import load_report_input, render_report
+    from osmosis_local.safe_text import strip_controls
 
-    source = Path(args.source)
-    target = Path(args.output) if args.output else source.with_suffix(".html")
+    source = absolute(args.source)
+    target = absolute(args.output) if args.output else source.with_suffix(".html")
     try:
         result, records = load_report_input(source)
-    except LogReadError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
+        check_outputs({"-o": target}, {"the report's input": source, "its transcript log": Path(result.transcript_log)})
+        page = key_redactor()(render_report(result, records))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(page, encoding="utf-8")
+    except OutputPathError as exc:
+        print(f"Error: {strip_controls(str(exc))}", file=sys.stderr)
+        return EXIT_USAGE
+    except (LogReadError, OSError) as exc:
+        print(f"Error: {strip_controls(str(exc))}", file=sys.stderr)
         return EXIT_FAILED
-    page = key_redactor()(render_report(result, records))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(page, encoding="utf-8")
     print(f"Report written to {target} ({len(records)} runs, {len(page) // 1024} KB)", file=sys.stderr)
     if args.open:
         import webbrowser

@@ -35,9 +35,11 @@ from osmosis_local.config.defaults import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_MAX_TURNS,
     DEFAULT_REQUEST_TIMEOUT_S,
+    DEFAULT_REWARD_TIMEOUT_S,
     DEFAULT_TEST_MODEL,
     DEFAULT_TOOL_TIMEOUT_S,
 )
+from osmosis_local.redaction import url_secrets
 from osmosis_local.types import SamplingParams
 
 PositiveInt = Annotated[int, Field(ge=1)]
@@ -252,7 +254,8 @@ class RunConfig(GenerateConfig):
     def keys(self) -> list[str | None]:
         """The plain API keys this run holds (for the redactor only)."""
         server_key = self.rollout_server_key.get_secret_value() if self.rollout_server_key else None
-        return [*(e.key() for e in self.endpoints), server_key]
+        urls = [*(e.base_url for e in self.endpoints), self.mcp_url, self.rollout_server]
+        return [*(e.key() for e in self.endpoints), server_key, *(s for url in urls for s in url_secrets(url))]
 
 
 class RolloutTestConfig(RunConfig):
@@ -274,6 +277,7 @@ class EvalConfig(RunConfig):
     )
     pass_threshold: FiniteFloat = Field(default=1.0, description="a run passes when its score >= this")
     batch_size: PositiveInt = Field(default=1, description="rollouts in flight at once")
+    reward_timeout: PositiveFloat = Field(default=DEFAULT_REWARD_TIMEOUT_S, description="seconds per scorer call")
     baseline_model: str | None = Field(default=None, description="--baseline-model: the model compared against")
     baseline_base_url: str | None = Field(default=None, description="the baseline's endpoint")
     baseline_api_key: SecretStr | None = Field(default=None, exclude=True, description="(never recorded)")
@@ -333,7 +337,7 @@ MAY_CHANGE_ON_RESUME = frozenset(
     {
         "mcp", "mcp_url", "rollout_server", "dataset", "limit", "offset", "n_runs", "pass_threshold", "batch_size",
         "request_timeout", "rollout_timeout", "max_retries", "tool_timeout", "llm_client", "output", "log", "resume",
-        "fail_under",
+        "fail_under", "reward_timeout",
     }
 )  # fmt: skip
 
@@ -358,6 +362,7 @@ class RescoreConfig(_Settings):
     new_log: Path | None = Field(default=None, description="its own transcript log")
     pass_threshold: FiniteFloat | None = Field(default=None, description="None: the threshold the log's eval used")
     batch_size: PositiveInt = 8
+    reward_timeout: PositiveFloat = Field(default=DEFAULT_REWARD_TIMEOUT_S, description="seconds per scorer call")
     fail_under: FailUnder = Field(default_factory=FailUnder)
 
     @field_validator("eval_fns", mode="before")

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from osmosis_local.safe_text import clean, clean_tree
+
 __all__ = [
     "REQUIRED_COLUMNS",
     "SUPPORTED_EXTENSIONS",
@@ -102,9 +104,7 @@ def file_sha256(path: Path) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def load_dataset(
-    path: str | Path, *, limit: int | None = None, offset: int = 0
-) -> list[DatasetRow]:
+def load_dataset(path: str | Path, *, limit: int | None = None, offset: int = 0) -> list[DatasetRow]:
     """Load and validate the rows `[offset, offset + limit)` of a dataset file.
 
     Raises `DatasetError` for unusable arguments/files, `DatasetParseError` for unparseable content
@@ -139,9 +139,7 @@ def load_dataset(
     if not window.rows:
         if window.total == 0:
             raise DatasetError(f"No rows to test/evaluate: {p} has no rows")
-        raise DatasetError(
-            f"No rows to test/evaluate: offset {offset} is past the {window.total} rows in {p}"
-        )
+        raise DatasetError(f"No rows to test/evaluate: offset {offset} is past the {window.total} rows in {p}")
     return window.rows
 
 
@@ -237,13 +235,13 @@ def _validate(
 
     if len(values) != len(REQUIRED_COLUMNS):
         return None
-    extra = {k: (_jsonable(v) if convert else v) for k, v in record.items() if k not in used_keys}
+    extra = {k: clean_tree(_jsonable(v) if convert else v) for k, v in record.items() if k not in used_keys}
     return DatasetRow(
         row_index=index,
-        system_prompt=values["system_prompt"],
-        user_prompt=values["user_prompt"],
-        ground_truth=values["ground_truth"],
-        extra=extra,
+        system_prompt=clean(values["system_prompt"]),
+        user_prompt=clean(values["user_prompt"]),
+        ground_truth=clean(values["ground_truth"]),
+        extra={clean(k): v for k, v in extra.items()},
     )
 
 
@@ -273,8 +271,10 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (list, tuple, set, frozenset)):
         items = [_jsonable(v) for v in value]
         # pyarrow turns map columns into lists of (key, value) tuples; make those dicts again.
-        if isinstance(value, list) and value and all(
-            isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], str) for v in value
+        if (
+            isinstance(value, list)
+            and value
+            and all(isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], str) for v in value)
         ):
             return {k: v for k, v in items}
         return items
@@ -324,13 +324,10 @@ def _read_jsonl(path: Path, window: _Window) -> None:
                     line = raw.decode("utf-8")
                     record = json.loads(line)
                 except UnicodeDecodeError as exc:
-                    window.parse_errors.append(
-                        f"Row {index}: line {line_no} is not valid UTF-8 ({exc.reason})"
-                    )
+                    window.parse_errors.append(f"Row {index}: line {line_no} is not valid UTF-8 ({exc.reason})")
                 except json.JSONDecodeError as exc:
                     window.parse_errors.append(
-                        f"Row {index}: Invalid JSON at line {line_no}: {exc.msg} "
-                        f"(column {exc.colno})"
+                        f"Row {index}: Invalid JSON at line {line_no}: {exc.msg} (column {exc.colno})"
                     )
                 else:
                     window.add(index, record, exact_ground_truth=_json_gt_text(line, record))
@@ -363,13 +360,9 @@ def _read_json(path: Path, window: _Window) -> None:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise DatasetParseError(
-            path, [f"Invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"]
-        ) from None
+        raise DatasetParseError(path, [f"Invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"]) from None
     if not isinstance(data, list):
-        raise DatasetParseError(
-            path, [f"Expected a JSON array of row objects, got {_type_name(data)}"]
-        )
+        raise DatasetParseError(path, [f"Expected a JSON array of row objects, got {_type_name(data)}"])
     exact: list[Any] | None = None
     for index, record in enumerate(data):
         if window.done(index):

@@ -5,8 +5,10 @@ raises, a missing dependency) becomes an `EvalFnLoadError` with a one-line reaso
 signature is checked up front, so a scorer that can't accept the keywords fails at startup instead
 of in every run.
 
-A scorer that raises or returns a non-number is an `EvalFnCallError` the caller records as that
-run's error, not a silent 0.0. `bool` results are rejected too (the SDK lets `True` through as 1.0):
+A scorer that raises (anything: ``sys.exit`` or a ``KeyboardInterrupt`` of its own included), misses its
+deadline, or returns a non-number is an `EvalFnCallError` the caller records as that run's error, not a
+silent 0.0 and never the end of the eval (`osmosis_local.user_code` runs the call). `bool` results are
+rejected too (the SDK lets `True` through as 1.0):
 a scorer returning a bool is almost always a bug such as returning `a == b` where a graded score was
 meant; return `float(a == b)` instead. Both points differ from the SDK on purpose
 (docs/contract.md, weak spots 4-5).
@@ -14,7 +16,6 @@ meant; return `float(a == b)` instead. Both points differ from the SDK on purpos
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import inspect
 import math
@@ -26,7 +27,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from osmosis_local.config.settings import duplicate_spec_problem
+from osmosis_local.safe_text import bounded, safe_str
 from osmosis_local.types import Message
+from osmosis_local.user_code import MAX_DETAIL_CHARS, UserCodeError, call_user
 
 __all__ = [
     "EvalFn",
@@ -77,6 +80,7 @@ class EvalFn:
         row: dict[str, Any],
         solution_str: str,
         messages: list[Message],
+        timeout_s: float | None = None,
     ) -> float:
         """Score a finished run; passes whichever of `solution_str`/`messages` the mode needs.
 
@@ -89,6 +93,7 @@ class EvalFn:
             extra=row,
             solution_str=solution_str if self.mode == "simple" else None,
             messages=messages if self.mode == "full" else None,
+            timeout_s=timeout_s,
         )
 
 
@@ -117,19 +122,14 @@ def load_eval_fn(spec: str) -> EvalFn:
     module = _import(spec, module_name)
 
     if not hasattr(module, attr):
-        public = sorted(
-            n for n, v in vars(module).items() if not n.startswith("_") and callable(v)
-        )
+        public = sorted(n for n, v in vars(module).items() if not n.startswith("_") and callable(v))
         listing = ", ".join(public) if public else "(none)"
         raise EvalFnLoadError(
-            f"Module '{module_name}' has no attribute '{attr}' (--eval-fn {spec!r}). "
-            f"Public callables: {listing}"
+            f"Module '{module_name}' has no attribute '{attr}' (--eval-fn {spec!r}). Public callables: {listing}"
         )
     fn = getattr(module, attr)
     if not callable(fn):
-        raise EvalFnLoadError(
-            f"--eval-fn {spec!r} is not callable (it is a {type(fn).__name__})"
-        )
+        raise EvalFnLoadError(f"--eval-fn {spec!r} is not callable (it is a {type(fn).__name__})")
     mode = _detect_mode(spec, fn)
     return EvalFn(spec=spec, fn=fn, mode=mode)
 
@@ -141,8 +141,10 @@ async def call_eval_fn(
     extra: dict[str, Any],
     solution_str: str | None = None,
     messages: list[Message] | None = None,
+    timeout_s: float | None = None,
 ) -> float:
-    """Score one run with keyword arguments only; async fns are awaited, sync ones run in a thread.
+    """Score one run with keyword arguments only, within ``timeout_s`` seconds (None: no limit); async fns are
+    awaited, sync ones run in a daemon thread.
 
     Simple mode gets `solution_str, ground_truth, extra_info=extra`; full mode gets
     `messages, ground_truth, metadata=extra`. Raises `EvalFnCallError` if the scorer raises or
@@ -154,14 +156,9 @@ async def call_eval_fn(
         raise TypeError(f"{eval_fn.spec} is a {eval_fn.mode}-mode eval fn; pass {first_kw}=")
     kwargs = {first_kw: first, gt_kw: ground_truth, extra_kw: extra}
     try:
-        if inspect.iscoroutinefunction(eval_fn.fn):
-            result = await eval_fn.fn(**kwargs)
-        else:
-            result = await asyncio.to_thread(eval_fn.fn, **kwargs)
-            if inspect.isawaitable(result):  # a sync wrapper around an async scorer
-                result = await result
-    except Exception as exc:  # noqa: BLE001 - any scorer failure is that run's error
-        raise EvalFnCallError(eval_fn.spec, f"raised {type(exc).__name__}: {exc}") from exc
+        result = await call_user(eval_fn.fn, kwargs, timeout_s=timeout_s, what="the eval function")
+    except UserCodeError as exc:
+        raise EvalFnCallError(eval_fn.spec, exc.detail) from None
     return _as_score(eval_fn.spec, result)
 
 
@@ -187,18 +184,14 @@ def _import(spec: str, module_name: str) -> Any:
                 "repository root"
             ) from None
         raise EvalFnLoadError(
-            f"Error importing module '{module_name}' for --eval-fn {spec!r}: "
-            f"ModuleNotFoundError: {exc}"
+            f"Error importing module '{module_name}' for --eval-fn {spec!r}: ModuleNotFoundError: {exc}"
         ) from None
     except SyntaxError as exc:
         where = f"{exc.filename}, line {exc.lineno}" if exc.filename else "unknown location"
-        raise EvalFnLoadError(
-            f"Syntax error in module '{module_name}' ({where}): {exc.msg}"
-        ) from None
+        raise EvalFnLoadError(f"Syntax error in module '{module_name}' ({where}): {exc.msg}") from None
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - module-level code may raise anything
         raise EvalFnLoadError(
-            f"Error importing module '{module_name}' for --eval-fn {spec!r}: "
-            f"{type(exc).__name__}: {exc}"
+            f"Error importing module '{module_name}' for --eval-fn {spec!r}: {type(exc).__name__}: {exc}"
         ) from None
 
 
@@ -220,9 +213,7 @@ def _detect_mode(spec: str, fn: Callable[..., Any]) -> Mode:
         raise EvalFnLoadError(f"--eval-fn {spec!r} takes no named parameters; {hint}")
     mode = _MODE_BY_FIRST_PARAM.get(params[0].name)
     if mode is None:
-        raise EvalFnLoadError(
-            f"--eval-fn {spec!r} has first parameter '{params[0].name}'; {hint}"
-        )
+        raise EvalFnLoadError(f"--eval-fn {spec!r} has first parameter '{params[0].name}'; {hint}")
     names = _KWARGS_BY_MODE[mode]
     try:
         sig.bind(**{n: None for n in names})
@@ -236,21 +227,29 @@ def _detect_mode(spec: str, fn: Callable[..., Any]) -> Mode:
 
 def _as_score(spec: str, result: Any) -> float:
     if isinstance(result, bool):
-        raise EvalFnCallError(
-            spec, f"returned a bool ({result}); return a number, e.g. float({result})"
-        )
+        raise EvalFnCallError(spec, f"returned a bool ({result}); return a number, e.g. float({result})")
     if not isinstance(result, numbers.Real):
         raise EvalFnCallError(
             spec,
-            f"returned {type(result).__name__} ({_short(result)}); eval functions must return "
-            "an int or float",
+            f"returned {type(result).__name__} ({_short(result)}); eval functions must return an int or float",
         )
-    value = float(result)
+    try:
+        value = float(result)
+    except OverflowError:
+        raise EvalFnCallError(spec, f"returned a number too large for a float ({_short(result)})") from None
+    except BaseException as exc:  # noqa: BLE001 - a Real subclass whose __float__ raises
+        detail = bounded(safe_str(exc), MAX_DETAIL_CHARS)
+        raise EvalFnCallError(
+            spec, f"returned a {type(result).__name__} whose float() raised {type(exc).__name__}: {detail}"
+        ) from None
     if not math.isfinite(value):
         raise EvalFnCallError(spec, f"returned a non-finite score ({value})")
     return value
 
 
 def _short(value: Any, limit: int = 60) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except BaseException:  # noqa: BLE001 - a broken __repr__ (or an int too long to print)
+        text = f"<{type(value).__name__}>"
     return text if len(text) <= limit else text[: limit - 3] + "..."

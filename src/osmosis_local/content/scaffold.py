@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keyword
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -173,13 +174,20 @@ def _check_name(name: str) -> None:
         )
 
 
-def _write(files: dict[Path, str]) -> list[Path]:
-    existing = [path for path in files if path.exists()]
+def _write(files: dict[Path, str], repo: Path) -> list[Path]:
+    """Create each file, never through a link (a dangling one included) and never outside ``repo``."""
+    existing = [path for path in files if path.exists() or path.is_symlink()]
     if existing:
         raise ScaffoldError(f"{existing[0]} already exists; nothing was written (choose another name)")
+    root = repo.resolve()
+    outside = [path for path in files if root not in path.parent.resolve().parents and path.parent.resolve() != root]
+    if outside:
+        raise ScaffoldError(f"{outside[0].parent} leads outside the repository (a link?); nothing was written")
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        with os.fdopen(os.open(path, flags, 0o644), "w", encoding="utf-8") as handle:
+            handle.write(text)
     return list(files)
 
 
@@ -220,4 +228,4 @@ def scaffold(kind: Kind, name: str, repo: Path) -> Scaffold:
         package = repo / folder
         if any(path.parent == package for path in files) and not (package / "__init__.py").exists():
             files[package / "__init__.py"] = f'"""{"Rewards" if folder == "reward_fn" else "Rubrics"}."""\n'
-    return Scaffold(kind=kind, name=name, files=_write(files), next_steps=steps)
+    return Scaffold(kind=kind, name=name, files=_write(files, repo), next_steps=steps)

@@ -8,6 +8,7 @@ as a resendable OpenAI dict, the finish reason, the token counts, and the respon
 
 from __future__ import annotations
 
+import json
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -15,9 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from osmosis_local.llm.retry import DEFAULT_RETRY, OnRetry, RetryPolicy
-from osmosis_local.types import AssistantMessage, CompletionRequest, ToolCall
+from osmosis_local.safe_text import clean, clean_tree, safe_str
+from osmosis_local.types import AssistantMessage, CompletionRequest, ContentPart, ToolCall
 
 Transport = Literal["http", "litellm"]
+NO_KEY = "no-key-needed"  # the placeholder key of a --base-url endpoint that needs none
 
 
 @dataclass(slots=True)
@@ -36,23 +39,60 @@ class ModelReply:
 
 
 def _count(value: Any) -> int:
-    try:
-        return int(value or 0)
-    except (TypeError, ValueError):
+    """A token count as the endpoint sent it: a whole number >= 0 (anything else, negative included, is 0)."""
+    if isinstance(value, bool):
         return 0
+    try:
+        count = int(value or 0)
+    except (TypeError, ValueError, OverflowError):
+        return 0
+    return count if count > 0 else 0
+
+
+def _content(value: Any) -> str | list[ContentPart] | None:
+    """Content as OpenAI allows it: a string, a list of parts (kept, cleaned), or None; anything else as text."""
+    if value is None or isinstance(value, str):
+        return clean(value) if isinstance(value, str) else None
+    if isinstance(value, list):
+        return [clean_tree(part) for part in value if isinstance(part, dict)]
+    return safe_str(value)
+
+
+def _arguments(value: Any) -> str:
+    """Tool-call arguments as the JSON text OpenAI specifies (an object an endpoint sent is encoded)."""
+    if isinstance(value, str):
+        return clean(value) or "{}"
+    if value is None:
+        return "{}"
+    try:
+        return json.dumps(clean_tree(value), ensure_ascii=False)
+    except (TypeError, ValueError):
+        return safe_str(value)
 
 
 def assistant_message(message: Mapping[str, Any]) -> AssistantMessage:
-    """A provider message as a plain, resendable OpenAI dict: role, content, tool_calls (no nulls)."""
-    out: AssistantMessage = {"role": "assistant", "content": message.get("content")}
+    """A provider message as a plain, resendable OpenAI dict: role, content, tool_calls (no nulls).
+
+    Normalised here, once, whatever the endpoint sent: lone surrogates become U+FFFD, arguments sent as an object
+    become its JSON text, and ``tool_calls`` that is not a list of objects is no tool call at all.
+    """
+    out: AssistantMessage = {"role": "assistant", "content": _content(message.get("content"))}
     calls: list[ToolCall] = []
-    for call in message.get("tool_calls") or []:
-        function = call.get("function") or {}
+    raw_calls = message.get("tool_calls")
+    for call in raw_calls if isinstance(raw_calls, list) else []:
+        if not isinstance(call, dict):
+            continue
+        raw_function = call.get("function")
+        function: dict[str, Any] = raw_function if isinstance(raw_function, dict) else {}
+        name = function.get("name")
         calls.append(
             {
-                "id": call.get("id") or f"call_{uuid.uuid4().hex[:10]}",
+                "id": safe_str(call.get("id")) if call.get("id") else f"call_{uuid.uuid4().hex[:10]}",
                 "type": "function",
-                "function": {"name": function.get("name") or "", "arguments": function.get("arguments") or "{}"},
+                "function": {
+                    "name": safe_str(name) if name else "",
+                    "arguments": _arguments(function.get("arguments")),
+                },
             }
         )
     if calls:
@@ -63,10 +103,13 @@ def assistant_message(message: Mapping[str, Any]) -> AssistantMessage:
 def reply_from_body(body: dict[str, Any]) -> ModelReply:
     """The `ModelReply` of a chat-completion body (a 2xx answer that has a first choice)."""
     choice = body["choices"][0]
-    usage = body.get("usage") or {}
+    raw_usage, raw_message = body.get("usage"), choice.get("message")
+    usage: dict[str, Any] = raw_usage if isinstance(raw_usage, dict) else {}
+    message: dict[str, Any] = raw_message if isinstance(raw_message, dict) else {}
+    finish = choice.get("finish_reason")
     return ModelReply(
-        message=assistant_message(choice.get("message") or {}),
-        finish_reason=choice.get("finish_reason"),
+        message=assistant_message(message),
+        finish_reason=safe_str(finish) if finish is not None else None,
         prompt_tokens=_count(usage.get("prompt_tokens")),
         completion_tokens=_count(usage.get("completion_tokens")),
         raw=body,

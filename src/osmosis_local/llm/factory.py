@@ -7,9 +7,11 @@ The one place a run's model is built (`build_chat_model`); the transport comes f
 from __future__ import annotations
 
 import os
+from urllib.parse import urlsplit
 
 from osmosis_local.config.settings import ModelEndpoint, RunConfig
 from osmosis_local.errors import SetupError
+from osmosis_local.llm.base import NO_KEY
 from osmosis_local.llm.chat_model import EndpointChatModel, ModelSettings
 from osmosis_local.llm.retry import RetryPolicy
 from osmosis_local.llm.transport import choose_transport, new_client
@@ -46,8 +48,10 @@ def build_chat_model(endpoint: ModelEndpoint, config: RunConfig) -> EndpointChat
         litellm_model = f"openai/{endpoint.name}"
     elif endpoint.base_url:
         # No key check with --base-url: local servers (vLLM, LM Studio) need none, but the OpenAI
-        # client refuses to send a request without one, so a placeholder stands in.
-        key = key or os.environ.get("OPENAI_API_KEY") or "no-key-needed"
+        # client refuses to send a request without one, so a placeholder stands in. A URL that carries its own
+        # credentials (user:pass@) is not sent the environment's OpenAI key: the HTTP client sends them instead.
+        own_credentials = "@" in urlsplit(endpoint.base_url).netloc
+        key = key or (None if own_credentials else os.environ.get("OPENAI_API_KEY")) or NO_KEY
     else:
         try:
             check_api_key(resolved, key)

@@ -19,6 +19,7 @@ match it (`osmosis_local.llm.litellm_client`):
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
 import json
 import re
@@ -27,10 +28,11 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from tenacity import AsyncRetrying, Retrying
 
-from osmosis_local.llm.base import ModelClient, ModelReply, Transport, reply_from_body
+from osmosis_local.llm.base import NO_KEY, ModelClient, ModelReply, Transport, reply_from_body
 from osmosis_local.llm.retry import (
     DEFAULT_RETRY,
     DETAIL_LIMIT,
@@ -40,7 +42,7 @@ from osmosis_local.llm.retry import (
     retry_delay,
     retrying_kwargs,
 )
-from osmosis_local.redaction import Redactor
+from osmosis_local.redaction import Redactor, url_secrets
 from osmosis_local.types import CompletionRequest
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -112,17 +114,34 @@ def _redactor(secrets: tuple[str, ...]) -> Redactor:
     return Redactor.of(secrets)
 
 
+@functools.lru_cache(maxsize=64)
+def chat_url(api_base: str) -> tuple[str, str | None, tuple[str, ...]]:
+    """``(url, basic_auth, secrets)`` of a base URL: its ``/chat/completions`` URL with the query kept and the
+    userinfo taken out (aiohttp refuses ``user:pass@`` in a URL; it is sent as ``Authorization: Basic`` instead,
+    unless there is an API key), and the credentials the URL holds, for the redactor."""
+    parts = urlsplit(api_base)
+    netloc, basic = parts.netloc, None
+    if "@" in netloc:
+        userinfo, _, netloc = netloc.rpartition("@")
+        user, _, password = userinfo.partition(":")
+        basic = "Basic " + base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode("ascii")
+    url = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/") + "/chat/completions", parts.query, ""))
+    return url, basic, tuple(url_secrets(api_base))
+
+
 def wire_request(request: CompletionRequest, secrets: Sequence[str | None] = ()) -> WireRequest:
     """The HTTP request for a `CompletionRequest` (``model="openai/<name>"``, ``api_base``, ``api_key``...)."""
     model = str(request["model"]).removeprefix("openai/")
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    url, basic, in_url = chat_url(str(request["api_base"]))
     key = request.get("api_key")
-    if key:
+    if basic and (not key or key == NO_KEY):
+        headers["Authorization"] = basic
+    elif key:
         headers["Authorization"] = f"Bearer {key}"
     body: dict[str, Any] = {"model": model}
     body.update({k: v for k, v in request.items() if k not in _CALL_KEYS and v is not None})
-    url = str(request["api_base"]).rstrip("/") + "/chat/completions"
-    known = tuple(s for s in (*secrets, key) if s)
+    known = tuple(s for s in (*secrets, key, *in_url) if s)
     return WireRequest(url, headers, body, float(request.get("timeout") or 600.0), known)
 
 

@@ -15,8 +15,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from osmosis_local.config.settings import EvalConfig, RolloutTestConfig
+from osmosis_local.errors import EXIT_FAILED
 from osmosis_local.log.records import TokenUsage
 from osmosis_local.redaction import NO_SECRETS, Redactor
+from osmosis_local.safe_text import model_json
 
 
 class _Result(BaseModel):
@@ -149,7 +151,12 @@ class EvalResult(_Result):
     )
 
     def to_json(self, redactor: Redactor = NO_SECRETS) -> str:
-        return redactor(self.model_dump_json(indent=2)) + "\n"
+        return redactor(model_json(self, indent=2)) + "\n"
+
+    def failed_with(self, problem: str) -> EvalResult:
+        """This result with one more problem, failed (exit code 1): e.g. its ``-o`` file could not be written."""
+        summary = self.summary.model_copy(update={"problems": [*self.summary.problems, problem]})
+        return self.model_copy(update={"summary": summary, "exit_code": EXIT_FAILED})
 
 
 class RolloutTestSummary(_Result):
@@ -185,7 +192,11 @@ class RolloutTestResult(_Result):
     exit_code: int = Field(description="0 when every row passed, else 1")
 
     def to_json(self, redactor: Redactor = NO_SECRETS) -> str:
-        return redactor(self.model_dump_json(indent=2)) + "\n"
+        return redactor(model_json(self, indent=2)) + "\n"
+
+    def failed_with(self, problem: str) -> RolloutTestResult:
+        """This result, failed (exit code 1) because of ``problem`` (a test result has no problems list)."""
+        return self.model_copy(update={"exit_code": EXIT_FAILED})
 
 
 def write_results(path: str | Path, result: EvalResult | RolloutTestResult, redactor: Redactor = NO_SECRETS) -> Path:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import enum
 import math
+import sys
 from collections.abc import Hashable, Mapping, Sequence
 from typing import NamedTuple, TypeGuard
 
@@ -59,14 +60,39 @@ class Outcomes(NamedTuple):
     unscored: int
 
 
+_LARGE = 2.0**500  # a score this large (about 3e150) or larger could overflow a sum or a square: scale first
+_MAX = sys.float_info.max
+
+
+def _clamp(value: float) -> float:
+    """A figure that is finite: a true value beyond the largest float is reported as the largest float."""
+    return value if math.isfinite(value) else math.copysign(_MAX, value)
+
+
+def finite_mean(values: Sequence[float], count: int | None = None) -> float:
+    """``sum(values) / count`` (``count`` defaults to ``len(values)``), exact as `math.fsum` and never
+    overflowing: finite scores as large as 1e308 are scaled by a power of two (exact) before they are summed."""
+    n = len(values) if count is None else count
+    largest = max((abs(v) for v in values), default=0.0)
+    if largest < _LARGE:
+        return math.fsum(values) / n
+    scale = 2.0 ** (math.frexp(largest)[1] - 1)
+    return _clamp(math.fsum(v / scale for v in values) / n * scale)
+
+
 def summarize(scores: Sequence[float]) -> Spread:
-    """mean, population std, min, max. An empty list gives all four as None (no data, not zero)."""
+    """mean, population std, min, max. An empty list gives all four as None (no data, not zero).
+
+    Finite scores give finite figures, however large they are (see `finite_mean`)."""
     if not scores:
         return Spread(None, None, None, None)
     values = [float(s) for s in scores]
-    mean = math.fsum(values) / len(values)
-    variance = math.fsum((v - mean) ** 2 for v in values) / len(values)
-    return Spread(mean, math.sqrt(variance), min(values), max(values))
+    largest = max(abs(v) for v in values)
+    scale = 1.0 if largest < _LARGE else 2.0 ** (math.frexp(largest)[1] - 1)
+    scaled = values if scale == 1.0 else [v / scale for v in values]
+    mean = math.fsum(scaled) / len(scaled)
+    variance = math.fsum((v - mean) ** 2 for v in scaled) / len(scaled)
+    return Spread(_clamp(mean * scale), _clamp(math.sqrt(variance) * scale), min(values), max(values))
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -111,7 +137,7 @@ def pass_at_k_table(
             n = max(len(runs), n_requested)
             c = sum(1 for s in runs if is_score(s) and float(s) >= threshold)
             values.append(pass_at_k(n, c, k))
-        table[f"pass_at_{k}"] = math.fsum(values) / len(values)
+        table[f"pass_at_{k}"] = finite_mean(values)
     return table
 
 
@@ -141,7 +167,7 @@ def eval_fn_summary(
     pass_at = pass_at_k_table(per_row, threshold, n_requested)
     return EvalFnStats(
         mean=spread.mean,
-        mean_all_runs=math.fsum(scored) / len(flat) if flat else None,
+        mean_all_runs=finite_mean(scored, len(flat)) if flat else None,
         std=spread.std,
         min=spread.min,
         max=spread.max,
@@ -169,20 +195,22 @@ def paired_comparison(
     """
     wins = losses = ties = 0
     deltas: list[float] = []
+    halves: list[float] = []  # (p - b) / 2 as p/2 - b/2: finite even for p = 1e308, b = -1e308
     keys = set(primary) | set(baseline)
     for key in keys:
         p, b = primary.get(key), baseline.get(key)
         if not (is_score(p) and is_score(b)):
             continue
-        delta = float(p) - float(b)
+        delta = float(p) - float(b)  # may be inf for huge opposite scores; its sign still decides
         deltas.append(delta)
+        halves.append(float(p) / 2 - float(b) / 2)
         if abs(delta) <= tie_tolerance:
             ties += 1
         elif delta > 0:
             wins += 1
         else:
             losses += 1
-    pairs = len(deltas)
+    pairs = len(halves)
     return Comparison(
         wins=wins,
         losses=losses,
@@ -190,5 +218,9 @@ def paired_comparison(
         pairs=pairs,
         unpaired=len(keys) - pairs,
         win_rate=wins / pairs if pairs else None,
-        mean_delta=math.fsum(deltas) / pairs if pairs else None,
+        mean_delta=None
+        if not pairs
+        else finite_mean(deltas)
+        if all(map(math.isfinite, deltas))
+        else _clamp(finite_mean(halves) * 2),
     )

@@ -24,8 +24,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from osmosis_local.errors import LogWriteError, OutputPathError
 from osmosis_local.log.records import HEADER_KEY, LogHeader, RunRecord, run_key
 from osmosis_local.redaction import NO_SECRETS, Redactor
+from osmosis_local.safe_text import model_json
 
 __all__ = [
     "RUNS_DIR",
@@ -40,15 +42,26 @@ __all__ = [
     "run_key",
 ]
 
+try:  # advisory locks are POSIX
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
 logger = logging.getLogger(__name__)
 
 RUNS_DIR = Path(".osmosis-local") / "runs"
 
 
 def default_log_path(command: str) -> Path:
-    """``.osmosis-local/runs/<command>-<time>.jsonl``: where a run's transcript goes without ``--log``."""
+    """``.osmosis-local/runs/<command>-<time>.jsonl`` (absolute; ``-2``, ``-3``... added when two runs start in
+    the same second): where a run's transcript goes without ``--log``."""
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return RUNS_DIR / f"{command}-{stamp}.jsonl"
+    folder = Path.cwd() / RUNS_DIR
+    path, n = folder / f"{command}-{stamp}.jsonl", 1
+    while path.exists():
+        n += 1
+        path = folder / f"{command}-{stamp}-{n}.jsonl"
+    return path
 
 
 def _json_safe(value: Any) -> Any:
@@ -100,6 +113,12 @@ class TranscriptLog:
     def _open(self) -> int:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        if fcntl is not None:  # one writer per log: a second run appending would interleave its records
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise OutputPathError(f"The log {self.path} is being written by another run right now") from None
         # A previous process may have died mid-line: start on a fresh line so the torn line stays
         # the only casualty instead of corrupting the next record too.
         size = os.fstat(fd).st_size
@@ -115,17 +134,26 @@ class TranscriptLog:
         self.append_line(encode_record(record))
 
     def append_line(self, line: bytes) -> None:
-        """Write one already-encoded, newline-terminated line (whole, before returning)."""
+        """Write one already-encoded, newline-terminated line (whole, before returning).
+
+        Raises `LogWriteError` (one line naming the log and the reason) when the system refuses the write (a full
+        disk, a folder that is not writable); the lines written before stay readable."""
         with self._lock:
-            if self._fd is None:
-                self._fd = self._open()
-            view = memoryview(line)
-            while view:  # os.write may write less than asked (signals, huge records)
-                written = os.write(self._fd, view)
-                view = view[written:]
-            if self.fsync_interval_s <= 0:
-                os.fsync(self._fd)
-                return
+            try:
+                if self._fd is None:
+                    self._fd = self._open()
+                view = memoryview(line)
+                while view:  # os.write may write less than asked (signals, huge records)
+                    written = os.write(self._fd, view)
+                    view = view[written:]
+                if self.fsync_interval_s <= 0:
+                    os.fsync(self._fd)
+                    return
+            except OSError as exc:
+                raise LogWriteError(
+                    f"The transcript log {self.path} could not be written ({exc.strerror or type(exc).__name__}); "
+                    "the runs finished before this one are in it"
+                ) from exc
             if self._syncer is None:
                 self._syncer = threading.Thread(target=self._sync_loop, name="transcript-fsync", daemon=True)
                 self._syncer.start()
@@ -208,7 +236,7 @@ class RunLog:
         self._redact = redactor
 
     def _line(self, model: LogHeader | RunRecord) -> bytes:
-        return (self._redact(model.model_dump_json()) + "\n").encode("utf-8")
+        return (self._redact(model_json(model)) + "\n").encode("utf-8")
 
     def write_header(self, header: LogHeader) -> None:
         self._log.append_line(self._line(header))

@@ -75,7 +75,8 @@ class MCPAgentLoop(RolloutAgentLoop):
         narrowed = [narrow_tool(spec) for spec in self.tool_specs]
         self._tools = [tool for tool, _ in narrowed]
         self._losses = [f"tool {tool.function.name}: {loss}" for tool, losses in narrowed for loss in losses]
-        self._runners: dict[tuple[int, str | None], ToolRunner] = {}
+        # One tool client per (event loop, tool server), opened once even when many rollouts ask at the same time.
+        self._runners: dict[tuple[int, str | None], asyncio.Task[ToolRunner]] = {}
         self._lock = threading.Lock()
 
     def get_tools(self, request: RolloutRequest) -> list[OpenAIFunctionToolSchema]:
@@ -85,22 +86,35 @@ class MCPAgentLoop(RolloutAgentLoop):
         """What the narrow 0.2.17 tool shape cannot carry of these tools' schemas (the trainer sees less)."""
         return list(self._losses)
 
+    async def _open_runner(self, tool_server_url: str | None) -> ToolRunner:
+        runner = ToolRunner(tool_server_url or self.mcp_server, timeout_s=self.tool_timeout_s)
+        await runner.__aenter__()
+        return runner
+
     async def _runner(self, tool_server_url: str | None) -> ToolRunner:
         key = (id(asyncio.get_running_loop()), tool_server_url)
-        runner = self._runners.get(key)
-        if runner is None:
-            runner = ToolRunner(tool_server_url or self.mcp_server, timeout_s=self.tool_timeout_s)
-            await runner.__aenter__()
+        with self._lock:
+            opening = self._runners.get(key)
+            if opening is None:
+                opening = self._runners[key] = asyncio.ensure_future(self._open_runner(tool_server_url))
+        try:
+            return await asyncio.shield(opening)
+        except Exception:
             with self._lock:
-                self._runners[key] = runner
-        return runner
+                if self._runners.get(key) is opening:
+                    del self._runners[key]  # the next call tries again
+            raise
 
     async def close(self) -> None:
         """Close the tool clients opened in this event loop."""
         loop = id(asyncio.get_running_loop())
-        for key in [k for k in self._runners if k[0] == loop]:
-            runner = self._runners.pop(key)
-            with contextlib.suppress(Exception):
+        with self._lock:
+            mine = [self._runners.pop(k) for k in [k for k in self._runners if k[0] == loop]]
+        for opening in mine:
+            if not opening.done():
+                opening.cancel()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                runner = await opening
                 await runner.__aexit__(None, None, None)
 
     async def execute_tool_call(self, call: dict[str, Any], *, tool_server_url: str | None = None

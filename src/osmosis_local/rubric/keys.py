@@ -13,9 +13,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from osmosis_local.errors import MissingAPIKeyError
-from osmosis_local.llm.provider_keys import JUDGE_KEY_ENV
+from osmosis_local.llm.provider_keys import JUDGE_KEY_ENV, PROVIDER_KEY_ENV
 
 DEFAULT_API_KEY_ENV = JUDGE_KEY_ENV  # the judge's default key variable per provider
+PROVIDER_KEY_VARIABLES = PROVIDER_KEY_ENV  # every provider a key variable is known for (the judge's or not)
 
 # Sent to OpenAI-compatible endpoints that need no key: the OpenAI client refuses an empty one.
 PLACEHOLDER_KEY = "no-key-required"

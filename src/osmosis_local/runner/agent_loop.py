@@ -18,7 +18,16 @@ from osmosis_local.llm.base import ModelReply
 from osmosis_local.llm.chat_model import ChatModel
 from osmosis_local.llm.retry import LLMCallError
 from osmosis_local.log.records import ToolCallRecord
-from osmosis_local.types import Message, SystemMessage, ToolCall, ToolMessage, ToolSpec, UserMessage
+from osmosis_local.safe_text import safe_str
+from osmosis_local.types import (
+    Message,
+    SystemMessage,
+    ToolCall,
+    ToolMessage,
+    ToolSpec,
+    UserMessage,
+    content_text,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from osmosis_local.tools.runner import ToolCallOutcome
@@ -59,8 +68,9 @@ class RolloutOutcome:
     def solution_str(self) -> str:
         """``str()`` of the last assistant content that is not None, else ``""`` (what simple eval fns score)."""
         for message in reversed(self.messages):
-            if message.get("role") == "assistant" and message.get("content") is not None:
-                return str(message["content"])
+            content = message.get("content") if message.get("role") == "assistant" else None
+            if content is not None:
+                return content_text(content) if isinstance(content, list) else safe_str(content)
         return ""
 
 

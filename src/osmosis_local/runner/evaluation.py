@@ -19,11 +19,11 @@ from osmosis_local.config.settings import EvalConfig, resume_differences
 from osmosis_local.content.dataset import DatasetRow
 from osmosis_local.errors import SettingsMismatchError
 from osmosis_local.log.records import LogHeader, RunRecord, run_key
-from osmosis_local.log.results import EvalResult, write_results
+from osmosis_local.log.results import EvalResult
 from osmosis_local.log.summary import build_eval_result, judge_delta
 from osmosis_local.log.transcript import RunLog, default_log_path, read_log
 from osmosis_local.redaction import Redactor
-from osmosis_local.runner.session import ModelChoice, RunHooks, Session, open_session
+from osmosis_local.runner.session import ModelChoice, RunHooks, Session, deliver_results, open_session
 
 # The pool's workers take their first rollout a little apart instead of all at once. Rollouts started
 # together send their requests together, get their answers together, and then queue for the one
@@ -219,7 +219,6 @@ async def _run(
         stop_reason=progress.stop_reason,
         judge=judge_delta(session.judge_usage_at_start, judge_usage()),
     )
-    if config.output is not None:
-        hooks.note(f"Results written to {write_results(config.output, result, session.redactor)}")
+    result = deliver_results(result, config.output, session.redactor, hooks)
     hooks.finished(result)
     return result

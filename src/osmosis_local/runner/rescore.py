@@ -12,17 +12,19 @@ import asyncio
 import time
 from pathlib import Path
 
+from osmosis_local.config.paths import absolute_fields, check_new_log, check_outputs
 from osmosis_local.config.settings import EvalConfig, RescoreConfig
 from osmosis_local.content.dataset import DatasetError, DatasetRow, file_sha256, load_dataset
 from osmosis_local.content.eval_fns import EvalFn, EvalFnLoadError, load_eval_fns
 from osmosis_local.errors import LogReadError, SetupError
 from osmosis_local.llm.provider_keys import key_redactor
 from osmosis_local.log.records import LogHeader, RunRecord
-from osmosis_local.log.results import EvalResult, ScoreChange, write_results
+from osmosis_local.log.results import EvalResult, ScoreChange
 from osmosis_local.log.summary import build_eval_result, fn_stats, judge_delta
 from osmosis_local.log.transcript import RunLog, default_log_path, read_log
 from osmosis_local.runner.evaluation import EvalHooks, EvalPlan
 from osmosis_local.runner.scoring import score_run
+from osmosis_local.runner.session import deliver_results
 
 __all__ = ["RescoreConfig", "arescore"]
 
@@ -31,7 +33,11 @@ def _rows_of(settings: EvalConfig) -> dict[int, DatasetRow]:
     """The log's dataset rows by index, after checking the file is the one the log was made from."""
     path = Path(settings.dataset)
     if not path.is_file():
-        raise SetupError(f"The log's dataset {path} is not there any more; rescore needs its rows (extra_info)")
+        where = "" if path.is_absolute() else (
+            f" (the log, made by an older osmosis-local, records a path relative to the folder its eval ran in; "
+            f"run rescore from that folder, {Path.cwd()} is not it)"
+        )  # fmt: skip
+        raise SetupError(f"The log's dataset {path} is not there any more; rescore needs its rows (extra_info){where}")
     if file_sha256(path) != settings.dataset_sha256:
         raise SetupError(
             f"The dataset {path} changed since the log was made (its SHA-256 differs); the rows the eval "
@@ -43,11 +49,11 @@ def _rows_of(settings: EvalConfig) -> dict[int, DatasetRow]:
         raise SetupError(str(exc)) from exc
 
 
-async def _rescored(record: RunRecord, row: DatasetRow, fns: list[EvalFn]) -> RunRecord:
+async def _rescored(record: RunRecord, row: DatasetRow, fns: list[EvalFn], timeout_s: float) -> RunRecord:
     scores: dict[str, float] = {}
     errors: dict[str, str] = {}
     if record.success:
-        scores, errors = await score_run(fns, row, answer=record.answer, messages=record.messages)
+        scores, errors = await score_run(fns, row, answer=record.answer, messages=record.messages, timeout_s=timeout_s)
     return record.model_copy(update={"scores": scores, "score_errors": errors})
 
 
@@ -99,8 +105,13 @@ async def arescore(config: RescoreConfig, hooks: EvalHooks | None = None) -> Eva
     from osmosis_local.rubric import judge_usage
 
     hooks = hooks or EvalHooks()
+    config = config.model_copy(update=absolute_fields(config))
     hooks.preparing("reading the transcript log")
     logged, records = _eval_settings(config, config.log)
+    check_outputs({"-o": config.output, "--log": config.new_log},
+                  {"the log being rescored": config.log, "the log's dataset": logged.dataset})  # fmt: skip
+    if config.new_log is not None:
+        check_new_log(config.new_log)
     hooks.preparing("reading the dataset")
     rows = _rows_of(logged)
     missing = sorted({r.row_index for r in records} - set(rows))
@@ -145,7 +156,7 @@ async def arescore(config: RescoreConfig, hooks: EvalHooks | None = None) -> Eva
 
         async def one(record: RunRecord) -> None:
             async with gate:
-                new = await _rescored(record, rows[record.row_index], fns)
+                new = await _rescored(record, rows[record.row_index], fns, config.reward_timeout)
             log.append(new)
             done.append(new)
             hooks.run_finished(new, len(done), len(records))
@@ -167,7 +178,6 @@ async def arescore(config: RescoreConfig, hooks: EvalHooks | None = None) -> Eva
         records, done, list(config.eval_fns), row_indices, threshold=settings.pass_threshold, n=settings.n_runs
     )
     result = result.model_copy(update={"changes": changes})
-    if config.output is not None:
-        hooks.note(f"Results written to {write_results(config.output, result, redactor)}")
+    result = deliver_results(result, config.output, redactor, hooks)
     hooks.finished(result)
     return result

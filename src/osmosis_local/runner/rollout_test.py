@@ -14,10 +14,10 @@ from pathlib import Path
 from osmosis_local.config.settings import RolloutTestConfig
 from osmosis_local.errors import EXIT_FAILED, EXIT_OK
 from osmosis_local.log.records import LogHeader, RunRecord
-from osmosis_local.log.results import RolloutTestResult, RolloutTestRowResult, RolloutTestSummary, write_results
+from osmosis_local.log.results import RolloutTestResult, RolloutTestRowResult, RolloutTestSummary
 from osmosis_local.log.transcript import RunLog, default_log_path
 from osmosis_local.redaction import Redactor
-from osmosis_local.runner.session import RunHooks, open_session
+from osmosis_local.runner.session import RunHooks, deliver_results, open_session
 
 PASSING_FINISH_REASONS = frozenset({"stop"})
 
@@ -104,7 +104,6 @@ async def arun_test(config: RolloutTestConfig, hooks: RolloutTestHooks | None = 
             transcript_log=str(log_path),
             exit_code=EXIT_OK if passed == len(results) and stop_reason is None else EXIT_FAILED,
         )
-        if config.output is not None:
-            hooks.note(f"Results written to {write_results(config.output, result, session.redactor)}")
+        result = deliver_results(result, config.output, session.redactor, hooks)
         hooks.finished(result)
         return result

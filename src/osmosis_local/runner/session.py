@@ -17,8 +17,10 @@ import inspect
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
+from osmosis_local.config.paths import absolute_fields, check_new_log, check_outputs
 from osmosis_local.config.settings import EvalConfig, RunConfig
 from osmosis_local.content.dataset import DatasetRow
 from osmosis_local.content.eval_fns import EvalFn
@@ -28,6 +30,7 @@ from osmosis_local.llm.provider_keys import key_redactor
 from osmosis_local.llm.retry import LLMCallError
 from osmosis_local.llm.transport import use_llm_client
 from osmosis_local.log.records import RunRecord, TokenUsage, run_key
+from osmosis_local.log.results import EvalResult, RolloutTestResult, write_results
 from osmosis_local.redaction import Redactor
 from osmosis_local.runner.agent_loop import StepHook, ToolsHook
 from osmosis_local.runner.drivers import McpDriver, RolloutDriver
@@ -74,6 +77,40 @@ class RunHooks:
 
     def note(self, message: str) -> None:
         """A line for the person running it (e.g. where the results were written)."""
+
+
+def ready_outputs(config: ConfigT) -> ConfigT:
+    """The settings with every path absolute (resolved once: a tool's ``os.chdir`` moves nothing), after checking
+    the outputs before any work: none is an input, each can be written, a new ``--log`` holds no other run.
+    Raises `OutputPathError`."""
+    config = config.model_copy(update=absolute_fields(config))
+    resume = config.resume if isinstance(config, EvalConfig) else None
+    check_outputs(
+        {"-o": config.output, "--log": None if resume is not None else config.log},
+        {"the dataset (-d)": config.dataset, "the log being resumed (--resume)": resume},
+    )
+    if resume is None and config.log is not None:
+        check_new_log(config.log)
+    return config
+
+
+ResultT = TypeVar("ResultT", EvalResult, RolloutTestResult)
+
+
+def deliver_results(result: ResultT, output: Path | None, redactor: Redactor, hooks: RunHooks) -> ResultT:
+    """Write ``-o`` (when given) and say where; a write that fails at the end (a full disk) loses nothing else:
+    the result is still returned and shown, with the failure as a problem and exit code 1."""
+    if output is None:
+        return result
+    try:
+        written = write_results(output, result, redactor)
+    except OSError as exc:
+        problem = (f"the results could not be written to {output} ({exc.strerror or type(exc).__name__}); every "
+                   f"run is in the transcript log {result.transcript_log}")  # fmt: skip
+        hooks.note(f"Error: {problem}")
+        return result.failed_with(problem)
+    hooks.note(f"Results written to {written}")
+    return result
 
 
 def run_redactor(config: RunConfig) -> Redactor:
@@ -126,8 +163,9 @@ class Session(Generic[ConfigT]):
         scores: dict[str, float] = {}
         score_errors: dict[str, str] = {}
         if result.success:
+            timeout_s = self.config.reward_timeout if isinstance(self.config, EvalConfig) else None
             scores, score_errors = await score_run(
-                self.eval_fns, row, answer=result.solution_str, messages=result.messages
+                self.eval_fns, row, answer=result.solution_str, messages=result.messages, timeout_s=timeout_s
             )
         key = run_key(row.row_index, run_index, model.tag) if command == "eval" else f"row-{row.row_index}/test"
         # The harness's own values, already typed: constructing without re-validating saves ~1 ms a run.
@@ -195,9 +233,10 @@ def _tool_source(config: RunConfig) -> Any:
 
 
 @contextlib.asynccontextmanager
-async def _open_tools(source: Any, timeout_s: float) -> AsyncIterator[ToolRunner]:
-    """The tool runner of an imported server or of a URL; a server that cannot be reached is a SetupError."""
-    runner = ToolRunner(source, timeout_s=timeout_s)
+async def _open_tools(source: Any, timeout_s: float, connect_timeout_s: float) -> AsyncIterator[ToolRunner]:
+    """The tool runner of an imported server or of a URL; a server that cannot be reached (or does not answer
+    within ``connect_timeout_s``) is a SetupError."""
+    runner = ToolRunner(source, timeout_s=timeout_s, connect_timeout_s=connect_timeout_s)
     try:
         await runner.__aenter__()
     except Exception as exc:  # noqa: BLE001 - connection refused, not an MCP endpoint, ...
@@ -222,7 +261,7 @@ async def _list_tools(runner: ToolRunner) -> tuple[list[ToolSpec], list[str]]:
 
 @contextlib.asynccontextmanager
 async def _mcp_driver(config: RunConfig) -> AsyncIterator[RolloutDriver]:
-    async with _open_tools(_tool_source(config), config.tool_timeout) as runner:
+    async with _open_tools(_tool_source(config), config.tool_timeout, config.request_timeout) as runner:
         tools, warnings = await _list_tools(runner)
         yield McpDriver(tools=tools, tool_caller=runner, max_turns=config.max_turns, warnings=warnings)
 
@@ -332,6 +371,7 @@ async def open_session(
     from osmosis_local.rubric import judge_usage
     from osmosis_local.tools.schema import tools_fingerprint
 
+    config = ready_outputs(config)
     load_dotenv_upwards()
     hooks.preparing("reading the dataset")
     rows = _load_rows(config)
@@ -353,8 +393,13 @@ async def open_session(
                 # requests are sent first, and answered while the tools load (on this thread, no thread hop).
                 preflights = [asyncio.create_task(_preflight(m)) for m in models]
                 await _let_requests_go_out()
-            hooks.preparing({"mcp": "loading the MCP tools", "agent_loop": f"validating the agent loop {config.module}",
-                             "remote": f"checking the RolloutServer at {config.rollout_server}"}[config.mode])
+            hooks.preparing(
+                {
+                    "mcp": "loading the MCP tools",
+                    "agent_loop": f"validating the agent loop {config.module}",
+                    "remote": f"checking the RolloutServer at {config.rollout_server}",
+                }[config.mode]
+            )
             async with _driver(config, rows, loop) as driver:
                 tools_sha256 = tools_fingerprint(driver.tools) if config.mode != "remote" else None
                 resolved = config.model_copy(update={"dataset_sha256": dataset_sha256, "tools_sha256": tools_sha256})
@@ -379,4 +424,3 @@ async def open_session(
                 task.cancel()
             for choice in models:
                 await choice.model.aclose()
-

@@ -100,6 +100,7 @@ class ScriptedOpenAIServer:
         self.routes = dict(routes or {})  # other POST paths (by suffix), each with its responder
         self.requests: list[dict[str, Any]] = []
         self.auth_headers: list[str | None] = []
+        self.paths: list[str] = []  # every POST's path, query included
         self.route_requests: dict[str, list[dict[str, Any]]] = {suffix: [] for suffix in self.routes}
         self._lock = threading.Lock()
         self._httpd = _Server((host, port), self._handler_class())
@@ -198,7 +199,9 @@ class ScriptedOpenAIServer:
                 except json.JSONDecodeError:
                     self._send(400, {"error": {"message": "request body is not JSON"}})
                     return
-                path = self.path.rstrip("/")
+                path = self.path.split("?", 1)[0].rstrip("/")  # a query (``?api_key=``) does not change the route
+                with server._lock:
+                    server.paths.append(self.path)
                 route = next((suffix for suffix in server.routes if path.endswith(suffix)), None)
                 if route is None and not path.endswith("/chat/completions"):
                     self._send(404, {"error": {"message": f"no route {self.path}"}})

@@ -21,6 +21,9 @@ from typing import Any
 
 from fastmcp.exceptions import McpError
 
+from osmosis_local.safe_text import bounded, clean, safe_str
+from osmosis_local.tools.tool_loop import ToolLoop
+
 __all__ = [
     "DEFAULT_TOOL_TIMEOUT_S",
     "ToolCallOutcome",
@@ -32,6 +35,7 @@ __all__ = [
 DEFAULT_TOOL_TIMEOUT_S = 30.0
 MAX_ERROR_CHARS = 2000  # an error text the model reads is cut to this length
 MAX_NAME_CHARS = 80  # a tool name echoed back in an error (valid names have at most 64)
+MAX_RESULT_CHARS = 100_000  # a tool result the model reads (and the transcript keeps) is cut to this length
 
 # JSON-RPC error codes from the MCP SDK (stable across versions; copied to avoid import churn).
 _REQUEST_TIMEOUT = -32001
@@ -84,7 +88,9 @@ class ToolRunner:
 
     `quiet_server_errors` (default on) hides FastMCP's own log lines for failing tool calls
     while the runner is open; see `_DropToolErrorLogs`. `in_process` (default on) runs plain function
-    tools of an in-process server with `FastMCP.call_tool` (see `_in_process_tools`).
+    tools of an in-process server with `FastMCP.call_tool` (see `_in_process_tools`). `connect_timeout_s` bounds
+    opening (connecting, the MCP handshake, listing the tools): a server that accepts the connection and never
+    answers is a `ToolTransportError` after that long, not a wait of minutes.
     """
 
     def __init__(
@@ -94,6 +100,7 @@ class ToolRunner:
         timeout_s: float = DEFAULT_TOOL_TIMEOUT_S,
         quiet_server_errors: bool = True,
         in_process: bool = True,
+        connect_timeout_s: float | None = None,
     ) -> None:
         if timeout_s <= 0:
             raise ValueError(f"timeout_s must be > 0, got {timeout_s!r}")
@@ -103,14 +110,24 @@ class ToolRunner:
         self._open = False
         self._tool_names: set[str] = set()
         self._in_process: set[str] = set()
+        self._async_tools: set[str] = set()  # in-process async tools: run on `ToolLoop`, off the run's loop
+        self._tool_loop = ToolLoop()
         self._allow_in_process = in_process
         self._log_filter = _DropToolErrorLogs() if quiet_server_errors else None
+        self.connect_timeout_s = connect_timeout_s
 
     async def __aenter__(self) -> ToolRunner:
         if self._log_filter is not None:
             logging.getLogger(_SERVER_LOGGER).addFilter(self._log_filter)
         try:
-            await self.list_tools()
+            try:
+                async with asyncio.timeout(self.connect_timeout_s):
+                    await self.list_tools()
+            except TimeoutError:
+                raise ToolTransportError(
+                    f"no answer within {self.connect_timeout_s:g}s (the server accepted the connection but did not "
+                    "complete the MCP handshake and list its tools)"
+                ) from None
         except BaseException:
             await self.__aexit__(None, None, None)
             raise
@@ -119,6 +136,7 @@ class ToolRunner:
 
     async def __aexit__(self, *exc_info: Any) -> None:
         self._open = False
+        self._tool_loop.close()
         client, self._client = self._client, None
         try:
             if client is not None:
@@ -176,6 +194,8 @@ class ToolRunner:
         for tool in await self.server.list_tools():
             if isinstance(tool, FunctionTool) and not _has_injected_parameters(tool):
                 names.add(tool.name)
+                if inspect.iscoroutinefunction(getattr(tool, "fn", None)):
+                    self._async_tools.add(tool.name)
             else:
                 needs_client = True
         return names, needs_client
@@ -185,8 +205,11 @@ class ToolRunner:
         from fastmcp.exceptions import FastMCPError
 
         try:
-            async with asyncio.timeout(self.timeout_s):
-                result = await self.server.call_tool(name, args)
+            if name in self._async_tools:  # one that blocks holds only the tool loop; its deadline holds
+                result = await self._tool_loop.call(lambda: self.server.call_tool(name, args), self.timeout_s)
+            else:  # a sync tool runs in a worker thread of FastMCP's already
+                async with asyncio.timeout(self.timeout_s):
+                    result = await self.server.call_tool(name, args)
         except TimeoutError:
             return finish(f"Error: tool '{name}' timed out after {self.timeout_s:g}s", True, args)
         except (FastMCPError, McpError) as exc:
@@ -195,9 +218,7 @@ class ToolRunner:
         texts = [c.text for c in (result.content or []) if getattr(c, "type", None) == "text"]
         return finish(_result_text(result.structured_content, texts), False, args)
 
-    async def call(
-        self, name: str, arguments_json: str | dict[str, Any] | None, *, call_id: str
-    ) -> ToolCallOutcome:
+    async def call(self, name: str, arguments_json: str | dict[str, Any] | None, *, call_id: str) -> ToolCallOutcome:
         """Run one tool call; never raises for the model's or the tool's mistakes.
 
         Whatever the model sends (any name, any arguments text: huge numbers, deep nesting, NaN) comes
@@ -206,20 +227,27 @@ class ToolRunner:
         if not self._open:
             raise ToolTransportError("ToolRunner is not open; use `async with ToolRunner(...)`")
         start = time.perf_counter()
+        name = clean(name)
         try:
             outcome = await self._call(name, arguments_json, call_id, start)
         except ToolTransportError:
             raise
-        except Exception as exc:  # noqa: BLE001 - e.g. RecursionError validating absurd arguments
+        except (Exception, SystemExit, KeyboardInterrupt) as exc:  # noqa: BLE001 - the tool's code, not a Ctrl-C
+            # A real Ctrl-C cancels the run's tasks (CancelledError, not caught here); a SystemExit or a
+            # KeyboardInterrupt raised by the tool itself (argparse in a tool is enough) is this call's error.
             logger.debug("tool call %s failed", _shown_name(name), exc_info=True)
-            detail = " ".join(str(exc).split()) or type(exc).__name__
+            if isinstance(exc, SystemExit | KeyboardInterrupt):
+                detail = f"the tool raised {type(exc).__name__}({safe_str(exc.args[0]) if exc.args else ''})"
+            else:
+                detail = " ".join(safe_str(exc).split()) or type(exc).__name__
+                detail = f"could not be run with these arguments: {detail}"
             outcome = ToolCallOutcome(
-                call_id, name, f"Error: tool '{name}' could not be run with these arguments: {detail}", True,
-                round((time.perf_counter() - start) * 1000.0, 3),
+                call_id, name, f"Error: tool '{name}' {detail}", True, round((time.perf_counter() - start) * 1000.0, 3),
             )  # fmt: skip
         if not outcome.is_error:
-            return outcome
-        content = outcome.content
+            return ToolCallOutcome(outcome.call_id, outcome.name, bounded(clean(outcome.content), MAX_RESULT_CHARS),
+                                   False, outcome.duration_ms, outcome.arguments)  # fmt: skip
+        content = clean(outcome.content)
         if len(name) > MAX_NAME_CHARS:
             content = content.replace(name, _shown_name(name))
         return ToolCallOutcome(
@@ -230,9 +258,7 @@ class ToolRunner:
         self, name: str, arguments_json: str | dict[str, Any] | None, call_id: str, start: float
     ) -> ToolCallOutcome:
 
-        def outcome(
-            content: str, is_error: bool, args: dict[str, Any] | None = None
-        ) -> ToolCallOutcome:
+        def outcome(content: str, is_error: bool, args: dict[str, Any] | None = None) -> ToolCallOutcome:
             elapsed = (time.perf_counter() - start) * 1000.0
             return ToolCallOutcome(call_id, name, content, is_error, round(elapsed, 3), args)
 
@@ -289,9 +315,7 @@ def _has_injected_parameters(tool: Any) -> bool:
     return any(p.kind in plain and name not in shown for name, p in parameters.items())
 
 
-def _parse_arguments(
-    name: str, raw: str | dict[str, Any] | None
-) -> tuple[dict[str, Any], str | None]:
+def _parse_arguments(name: str, raw: str | dict[str, Any] | None) -> tuple[dict[str, Any], str | None]:
     """Arguments as a dict, or a message for the model. A blank string/None means no arguments."""
     if raw is None:
         return {}, None
@@ -330,9 +354,7 @@ def _refuse_constant(name: str) -> Any:
 
 def _bounded(text: str, limit: int = MAX_ERROR_CHARS) -> str:
     """``text`` cut to ``limit`` characters, saying how much was left out."""
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}... ({len(text) - limit} more characters)"
+    return bounded(text, limit)
 
 
 def _shown_name(name: str) -> str:
