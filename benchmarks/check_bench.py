@@ -74,9 +74,12 @@ def main() -> int:
             print(f"{' '.join(['osmosis-local', *argv[1:]])}: {figures[key]:.2f} s", flush=True)
         policy = ScriptedPolicy(load_rows(REPO / "test_data.jsonl"))
         with ScriptedOpenAIServer(policy).start() as server:
-            argv = [CLI, "test", "--mcp", "./mcp", "-d", "test_data.jsonl", "--model", "scripted", "--base-url",
-                    server.base_url, "-q", "--log", str(Path(tmp) / "test.jsonl")]  # fmt: skip
-            figures["baseline_test_s"] = statistics.median(timed(argv, expect=0) for _ in range(args.repeats))
+
+            def test_argv() -> list[str]:  # each run its own log (a log belongs to one run)
+                return [CLI, "test", "--mcp", "./mcp", "-d", "test_data.jsonl", "--model", "scripted", "--base-url",
+                        server.base_url, "-q", "--log", str(Path(tmp) / f"test-{time.monotonic_ns()}.jsonl")]
+
+            figures["baseline_test_s"] = statistics.median(timed(test_argv(), expect=0) for _ in range(args.repeats))
     print(f"baseline: osmosis-local test, all 240 rows, scripted policy at 0 ms: {figures['baseline_test_s']:.2f} s")
     figures["ratio_check_over_baseline"] = figures["check_s"] / figures["baseline_test_s"]
     figures["ratio_serve_share"] = 1 - figures["check_no_serve_s"] / figures["check_s"]

@@ -167,8 +167,9 @@ def bare_client_efficiency(base_url: str, dataset: Path, *, batch: int, rollouts
 def one_row(workdir: Path, path: str) -> tuple[float, float]:
     """(whole process s, time to the first model request s) of a one-row eval."""
     with model_server(0.0, workdir) as (base_url, stamp):
+        log = workdir / f"one-{time.monotonic_ns()}.jsonl"  # each run its own log (a log belongs to one run)
         argv = [CLI, "eval", "--mcp", str(MCP_DIR), "-d", str(DATASET), "--eval-fn", EVAL_FN, "--model", "scripted",
-                "--base-url", base_url, "--limit", "1", "-q", "--log", str(workdir / "one.jsonl"), "--llm-client", path]
+                "--base-url", base_url, "--limit", "1", "-q", "--log", str(log), "--llm-client", path]
         started = time.time()
         subprocess.run(argv, check=True, cwd=REPO, capture_output=True)
         whole = time.time() - started
@@ -179,7 +180,7 @@ def one_row(workdir: Path, path: str) -> tuple[float, float]:
 def whole_process(base_url: str, workdir: Path, path: str, *, limit: int, n: int, batch: int) -> float:
     argv = [CLI, "eval", "--mcp", str(MCP_DIR), "-d", str(DATASET), "--eval-fn", EVAL_FN, "--model", "scripted",
             "--base-url", base_url, "--limit", str(limit), "--n", str(n), "--batch-size", str(batch), "-q",
-            "--log", str(workdir / f"whole-{path}.jsonl"), "--llm-client", path]  # fmt: skip
+            "--log", str(workdir / f"whole-{path}-{time.monotonic_ns()}.jsonl"), "--llm-client", path]  # fmt: skip
     started = time.perf_counter()
     subprocess.run(argv, check=True, cwd=REPO, capture_output=True)
     return time.perf_counter() - started

@@ -1,13 +1,16 @@
-"""Benchmark of the tool loop: what running the in-process server's ``async`` tools on a loop of their own
-(`osmosis_local.tools.tool_loop`, so a tool that blocks cannot stall the run) costs per call.
+"""Benchmark of the deadlines of blocking ``async`` tools: what each way of honouring them costs per call.
 
 The repository's real tools (``mcp/``), loaded in process, called through `ToolRunner` N times (``add``, valid
-arguments), sequentially and 16 at a time, two ways in the same run:
+arguments), sequentially and 16 at a time, three ways in the same run:
 
-- **tool loop** (the default): each async tool call hops to the tool loop's thread and back;
-- **baseline**: the same call on the run's own event loop (the pre-issue-19 path, ``_async_tools`` emptied).
+- **guard** (the default on the main thread, i.e. the command line): the call runs on the run's own loop under
+  `osmosis_local.tools.loop_guard.LoopGuard` (a watchdog thread; a signal only when a call is overdue);
+- **tool loop** (the default elsewhere): each call hops to `osmosis_local.tools.tool_loop.ToolLoop`'s thread
+  and back;
+- **baseline**: the same call on the run's own loop with no guard (the path before issue 19, which a blocking
+  tool could stall).
 
-Figures: wall and process CPU (all threads) per call, and the ratio tool loop / baseline; median of
+Figures: wall and process CPU (all threads) per call, and the ratios to the baseline; median of
 ``--repeats``. The last stdout line is one JSON object with every figure.
 
 Usage::
@@ -33,10 +36,13 @@ from mcp_servers import load_tool_server  # noqa: E402
 from osmosis_local.tools.runner import ToolRunner  # noqa: E402
 
 
-async def _calls(server: object, n: int, concurrency: int, tool_loop: bool) -> tuple[float, float]:
+async def _calls(server: object, n: int, concurrency: int, mode: str) -> tuple[float, float]:
     async with ToolRunner(server) as runner:
-        if not tool_loop:
-            runner._async_tools = set()  # the baseline: async tools on the run's own loop
+        if mode == "baseline":
+            runner._async_tools = {}  # async tools on the run's own loop, unguarded
+        elif mode == "tool_loop" and runner._guarding:
+            runner._guard.stop()  # as off the main thread: every async tool call goes to the tool loop
+            runner._guarding = False
         gate = asyncio.Semaphore(concurrency)
 
         async def one(i: int) -> None:
@@ -58,16 +64,18 @@ def main() -> None:
     server = load_tool_server(REPO / "mcp")
     figures: dict[str, float] = {}
     for concurrency in (1, 16):
-        for mode in ("baseline", "tool_loop"):
-            runs = [asyncio.run(_calls(server, args.calls, concurrency, mode == "tool_loop"))
-                    for _ in range(args.repeats)]  # fmt: skip
+        for mode in ("baseline", "guard", "tool_loop"):
+            runs = [asyncio.run(_calls(server, args.calls, concurrency, mode)) for _ in range(args.repeats)]
             figures[f"{mode}_c{concurrency}_wall_us"] = round(statistics.median(r[0] for r in runs), 1)
             figures[f"{mode}_c{concurrency}_cpu_us"] = round(statistics.median(r[1] for r in runs), 1)
         for kind in ("wall", "cpu"):
-            base, loop = figures[f"baseline_c{concurrency}_{kind}_us"], figures[f"tool_loop_c{concurrency}_{kind}_us"]
-            figures[f"ratio_c{concurrency}_{kind}"] = round(loop / base, 2)
-            print(f"{concurrency:>2} at a time, {kind:>4} per call: baseline {base:7.1f} us, tool loop {loop:7.1f} us"
-                  f"  (x{loop / base:.2f}, +{loop - base:.1f} us)")  # fmt: skip
+            base = figures[f"baseline_c{concurrency}_{kind}_us"]
+            line = f"{concurrency:>2} at a time, {kind:>4} per call: baseline {base:6.1f} us"
+            for mode in ("guard", "tool_loop"):
+                value = figures[f"{mode}_c{concurrency}_{kind}_us"]
+                figures[f"ratio_{mode}_c{concurrency}_{kind}"] = round(value / base, 2)
+                line += f", {mode} {value:6.1f} us (x{value / base:.2f})"
+            print(line)
     print(json.dumps(figures))
 
 

@@ -17,11 +17,13 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import CodeType
 from typing import Any
 
 from fastmcp.exceptions import McpError
 
 from osmosis_local.safe_text import bounded, clean, safe_str
+from osmosis_local.tools.loop_guard import ToolBlocked, shared_guard
 from osmosis_local.tools.tool_loop import ToolLoop
 
 __all__ = [
@@ -110,8 +112,12 @@ class ToolRunner:
         self._open = False
         self._tool_names: set[str] = set()
         self._in_process: set[str] = set()
-        self._async_tools: set[str] = set()  # in-process async tools: run on `ToolLoop`, off the run's loop
+        # In-process async tools, by name -> their code: run on the run's loop under the `LoopGuard` when it is
+        # available (the main thread), else on `ToolLoop`, so one that blocks cannot hold the loop.
+        self._async_tools: dict[str, frozenset[CodeType]] = {}
         self._tool_loop = ToolLoop()
+        self._guard = shared_guard()
+        self._guarding = False
         self._allow_in_process = in_process
         self._log_filter = _DropToolErrorLogs() if quiet_server_errors else None
         self.connect_timeout_s = connect_timeout_s
@@ -131,12 +137,18 @@ class ToolRunner:
         except BaseException:
             await self.__aexit__(None, None, None)
             raise
+        if self._async_tools and self._guard.available:
+            self._guard.start()
+            self._guarding = True
         self._open = True
         return self
 
     async def __aexit__(self, *exc_info: Any) -> None:
         self._open = False
         self._tool_loop.close()
+        if self._guarding:
+            self._guarding = False
+            self._guard.stop()
         client, self._client = self._client, None
         try:
             if client is not None:
@@ -194,8 +206,10 @@ class ToolRunner:
         for tool in await self.server.list_tools():
             if isinstance(tool, FunctionTool) and not _has_injected_parameters(tool):
                 names.add(tool.name)
-                if inspect.iscoroutinefunction(getattr(tool, "fn", None)):
-                    self._async_tools.add(tool.name)
+                fn = getattr(tool, "fn", None)
+                if inspect.iscoroutinefunction(fn):
+                    codes = {c for f in (fn, inspect.unwrap(fn)) if (c := getattr(f, "__code__", None)) is not None}
+                    self._async_tools[tool.name] = frozenset(codes)
             else:
                 needs_client = True
         return names, needs_client
@@ -205,11 +219,18 @@ class ToolRunner:
         from fastmcp.exceptions import FastMCPError
 
         try:
-            if name in self._async_tools:  # one that blocks holds only the tool loop; its deadline holds
+            if name in self._async_tools and self._guarding:  # on this loop: a blocking one is interrupted
+                with self._guard.guard(self._async_tools[name], self.timeout_s):
+                    async with asyncio.timeout(self.timeout_s):
+                        result = await self.server.call_tool(name, args)
+            elif name in self._async_tools:  # on the tool loop: one that blocks holds only that loop
                 result = await self._tool_loop.call(lambda: self.server.call_tool(name, args), self.timeout_s)
             else:  # a sync tool runs in a worker thread of FastMCP's already
                 async with asyncio.timeout(self.timeout_s):
                     result = await self.server.call_tool(name, args)
+        except ToolBlocked:
+            return finish(f"Error: tool '{name}' timed out after {self.timeout_s:g}s (it blocked; it was interrupted)",
+                          True, args)  # fmt: skip
         except TimeoutError:
             return finish(f"Error: tool '{name}' timed out after {self.timeout_s:g}s", True, args)
         except (FastMCPError, McpError) as exc:

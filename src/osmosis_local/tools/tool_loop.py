@@ -58,17 +58,58 @@ class ToolLoop:
             return self._loop
 
     async def call(self, make: Callable[[], Coroutine[Any, Any, T]], timeout_s: float) -> T:
-        """``await make()`` on the tool loop within ``timeout_s``; raises `TimeoutError` when it is late."""
-        loop = self._running_loop()
-        future = asyncio.run_coroutine_threadsafe(_settled(make), loop)
-        try:
-            async with asyncio.timeout(timeout_s):
-                ok, value = await asyncio.wrap_future(future)
-        except TimeoutError:
-            future.cancel()
-            if not await self._answers(loop):
-                self._abandon(loop)
-            raise
+        """``await make()`` on the tool loop within ``timeout_s``; raises `TimeoutError` when it is late.
+
+        A call the loop has not even started after `PROBE_S` (the loop is stuck in another tool) is taken back
+        and sent to a fresh loop, so one stuck tool holds no other call.
+        """
+        caller = asyncio.get_running_loop()
+        deadline = caller.time() + timeout_s
+        waiter: asyncio.Future[tuple[bool, Any]] = caller.create_future()
+
+        def deliver(outcome: tuple[bool, Any]) -> None:
+            if not waiter.done():
+                waiter.set_result(outcome)
+
+        while True:
+            loop = self._running_loop()
+            attempt = _Attempt()
+
+            async def run() -> None:
+                outcome = await _settled(make)
+                with contextlib.suppress(RuntimeError):  # the caller's loop closed meanwhile
+                    caller.call_soon_threadsafe(deliver, outcome)
+
+            def start(attempt: _Attempt = attempt, loop: asyncio.AbstractEventLoop = loop) -> None:
+                with attempt.lock:
+                    if not attempt.taken_back:
+                        attempt.task = loop.create_task(run())
+
+            # Plain thread-safe callbacks (start there, deliver back): about half the cost of
+            # run_coroutine_threadsafe + wrap_future, which chain two futures across the threads.
+            loop.call_soon_threadsafe(start)
+            try:
+                await asyncio.wait({waiter}, timeout=max(0.0, min(PROBE_S, deadline - caller.time())))
+                if waiter.done():
+                    break
+                with attempt.lock:
+                    if attempt.task is None:
+                        attempt.taken_back = True
+                if attempt.taken_back and caller.time() < deadline:
+                    self._abandon(loop)  # stuck on another call: this one goes to a fresh loop
+                    continue
+                async with asyncio.timeout_at(deadline):
+                    await waiter
+                break
+            except TimeoutError:
+                attempt.stop(loop)
+                if not await self._answers(loop):
+                    self._abandon(loop)
+                raise
+            except asyncio.CancelledError:
+                attempt.stop(loop)
+                raise
+        ok, value = waiter.result()
         if not ok:
             raise value  # a SystemExit of the tool's own is the caller's to turn into a tool error
         result: T = value
@@ -102,6 +143,23 @@ class ToolLoop:
         if loop is not None:
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(loop.stop)
+
+
+class _Attempt:
+    """One dispatch of a call to a loop: started there, or taken back before it started."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.task: asyncio.Task[None] | None = None
+        self.taken_back = False
+
+    def stop(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self.lock:
+            self.taken_back = True
+            task = self.task
+        if task is not None:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(task.cancel)
 
 
 async def _settled(make: Callable[[], Coroutine[Any, Any, Any]]) -> tuple[bool, Any]:
