@@ -4,7 +4,11 @@ TEST DOUBLE over real HTTP."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -52,6 +56,46 @@ def test_an_unreachable_tool_server_is_one_clear_setup_error(
     assert code == 1
     err = capsys.readouterr().err
     assert f"Cannot use the MCP server at {url}" in err and "Traceback" not in err
+
+
+def test_a_tool_server_that_accepts_and_never_answers_fails_at_the_request_timeout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A real socket that accepts connections and reads them, and never writes a byte back."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            with contextlib.suppress(OSError):
+                connection, _ = listener.accept()
+                held.append(connection)
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/mcp"
+    try:
+        with ScriptedOpenAIServer(ScriptedPolicy(load_rows(DATASET))) as policy:
+            argv = ["eval", "--mcp-url", url, "-d", str(DATASET), "--eval-fn", NUMBERS, "--model", "scripted",
+                    "--base-url", policy.base_url, "--limit", "1", "-q", "--log", str(tmp_path / "x.jsonl"),
+                    "--request-timeout", "1"]  # fmt: skip
+            started = time.monotonic()
+            code = main(argv)
+            elapsed = time.monotonic() - started
+    finally:
+        stop.set()
+        thread.join()
+        for connection in held:
+            connection.close()
+        listener.close()
+    assert code == 1
+    assert elapsed < 15  # not the ~300 s the MCP client would wait by itself
+    err = capsys.readouterr().err
+    assert f"Cannot use the MCP server at {url}: no answer within 1s" in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize("argv", [["--mcp", "mcp", "--mcp-url", "http://127.0.0.1:9/mcp"], []])
