@@ -135,8 +135,9 @@ def check_repository(
 
     check_links(repo, areas)
 
-    with forget_imports_under(repo / "mcp"), step("importing mcp/main.py and its tools", "mcp"):
-        progress.tools = check_mcp(repo, areas["mcp"], serve=config.serve)
+    with forget_imports_under(repo / "mcp"), step("checking mcp/ (its tools, and serving main.py)", "mcp", False):
+        progress.tools = check_mcp(repo, areas["mcp"], serve=config.serve,
+                                   import_step=lambda: step("importing mcp/main.py and its tools", "mcp"))  # fmt: skip
     with step("importing rollout_server/", "rollout_server"):
         progress.agent_loop = check_rollout_server(repo, areas["rollout_server"])
     with content_imports(repo):

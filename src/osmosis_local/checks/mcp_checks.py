@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +28,15 @@ def _source_files(mcp_dir: Path) -> list[Path]:
     return sorted(p for p in mcp_dir.rglob("*.py") if not skip & set(p.relative_to(mcp_dir).parts[:-1]))
 
 
-def check_mcp(repo: Path, findings: Findings, *, serve: bool = True) -> list[ToolInfo]:
-    """Run every mcp/ check; returns the tools of the imported instance."""
+def check_mcp(
+    repo: Path,
+    findings: Findings,
+    *,
+    serve: bool = True,
+    import_step: Callable[[], contextlib.AbstractContextManager[None]] = contextlib.nullcontext,
+) -> list[ToolInfo]:
+    """Run every mcp/ check; returns the tools of the imported instance. ``import_step`` wraps the import of
+    ``main.py`` (the user code: the caller's watchdog puts a deadline on it, not on the checks after it)."""
     mcp_dir = repo / "mcp"
     if not mcp_dir.is_dir():
         findings.warning(
@@ -79,7 +87,8 @@ def check_mcp(repo: Path, findings: Findings, *, serve: bool = True) -> list[Too
         # The served server starts first and boots while the import and the static checks run.
         port = main.fixed_port if main is not None else None
         collect = stack.enter_context(serving(mcp_dir, fixed_port=port)) if serve else None
-        tools = _imported_tools(repo, findings)
+        with import_step():
+            tools = _imported_tools(repo, findings)
         if tools is None:
             return []
         infos = [_check_tool(tool, repo, findings) for tool in tools]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 __all__ = ["DEFAULT_STEP_TIMEOUT_S", "Stuck", "Watchdog"]
 
-DEFAULT_STEP_TIMEOUT_S = 30.0
+DEFAULT_STEP_TIMEOUT_S = 60.0  # importing 10,000 tools takes about 20 s here; an endless loop is stopped at 60
 NOTE_AFTER_S = 2.0  # a step still running after this long is announced (a silent check looks hung)
 
 
@@ -56,13 +56,13 @@ class Watchdog:
         """The block is one step: of at most ``timeout_s`` seconds when ``deadline`` (user code on this thread),
         announced through ``on_slow`` when it lasts longer than `NOTE_AFTER_S` either way."""
         with self._lock:
-            self._current = (what, area, time.monotonic(), deadline)
+            outer, self._current = self._current, (what, area, time.monotonic(), deadline)
         self._wake.set()
         try:
             yield
         finally:
             with self._lock:
-                self._current = None
+                self._current = outer  # a step inside another: the outer one is watched again
 
     def _watch(self) -> None:
         while True:

@@ -23,9 +23,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     check.add_argument("--strict", action="store_true", help="exit 1 on warnings too (for CI that wants none)")
     check.add_argument("--probe-rows", type=non_negative_int, default=5, metavar="N",
                        help="rows each deterministic reward is probed on (default: 5; 0 = no probes)")  # fmt: skip
-    check.add_argument("--step-timeout", type=positive_float, default=30.0, metavar="S",
+    check.add_argument("--step-timeout", type=positive_float, default=60.0, metavar="S",
                        help="seconds importing each content folder may take before check stops, naming the file and "
-                            "line it is stuck at (default: 30)")  # fmt: skip
+                            "line it is stuck at (default: 60)")  # fmt: skip
     check.set_defaults(handler=run)
 
 
