@@ -22,7 +22,7 @@ _KEY_SHAPED = re.compile(r"(sk-[A-Za-z0-9_\-]{4})[A-Za-z0-9_\-]{8,}")
 _URL_USERINFO = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.\-]*://)[^/\s@\"'<>?#]+@")
 _SECRET_PARAM = re.compile(
     r"([?&;](?:[A-Za-z0-9_\-]*(?:key|token|secret|password|passwd|pwd|auth|signature|credential)[A-Za-z0-9_\-]*"
-    r"|sig|code)=)[^&#\s\"'<>\\]+",
+    r"|sig|code)=)[^&#\s\"'<>\\()\[\]{}]+",  # a bracket ends the value: "(url?token=x)" keeps its ")"
     re.IGNORECASE,
 )
 

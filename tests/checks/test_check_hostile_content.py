@@ -18,6 +18,9 @@ import pytest
 from test_check_fixtures import build_fixture
 
 CLI = str(Path(sys.executable).parent / "osmosis-local")
+# Long enough that a cold bytecode cache (importing fastmcp can take 2-3 s on a fresh clone) is never the step
+# that gets stopped: the stop must land in the hostile file.
+STEP = 8
 
 REWARD_HEADER = """
 import sys
@@ -51,13 +54,13 @@ def leaves_reward(solution_str: str, ground_truth: str, extra_info: dict = None,
     "endless loop in main.py": (
         "mcp/main.py",
         "while True:\n    pass\n",
-        "importing mcp/main.py and its tools did not finish within 2 s",
+        f"importing mcp/main.py and its tools did not finish within {STEP} s",
         "mcp/main.py:",
     ),
     "endless loop in a tool module": (
         "mcp/tools/spin.py",
         "import time\n\nwhile True:\n    time.sleep(0.01)\n",
-        "did not finish within 2 s",
+        f"did not finish within {STEP} s",
         "mcp/tools/spin.py:",
     ),
     "endless loop in a reward module": (
@@ -72,7 +75,7 @@ while True:
 def spin_reward(solution_str: str, ground_truth: str, extra_info: dict = None, **kwargs) -> float:
     return 1.0
 """,
-        "importing reward_fn/ did not finish within 2 s",
+        f"importing reward_fn/ did not finish within {STEP} s",
         "reward_fn/spin.py:",
     ),
 }
@@ -89,7 +92,7 @@ def test_check_always_prints_its_report_in_bounded_time(tmp_path: Path, case: st
         init.write_text(init.read_text() + "\nfrom . import spin  # noqa: F401\n")
     started = time.monotonic()
     done = subprocess.run(
-        [CLI, "check", str(repo), "--no-serve", "--step-timeout", "2", "--format", output_format],
+        [CLI, "check", str(repo), "--no-serve", "--step-timeout", str(STEP), "--format", output_format],
         capture_output=True, text=True, timeout=120, env={**os.environ, "FASTMCP_CHECK_FOR_UPDATES": "off"},
     )  # fmt: skip
     assert time.monotonic() - started < 60
@@ -101,10 +104,17 @@ def test_check_always_prints_its_report_in_bounded_time(tmp_path: Path, case: st
         assert any(expected in m for m in messages), messages
         if place:
             assert any(m.startswith(place) for m in messages if "did not finish" in m), messages
+            # the areas after the stuck step are reported as not checked, never as clean
+            stuck_area = "mcp" if place.startswith("mcp/") else "reward_fn"
+            order = ["mcp", "rollout_server", "reward_fn", "reward_rubric", "dataset", "probes"]
+            assert report["unchecked"] == order[order.index(stuck_area) + 1 :]
+        else:
+            assert report["unchecked"] == []
     else:
         assert expected in done.stdout, done.stdout
         if place:
             assert place in done.stdout
+            assert "probes  not checked (the check stopped before it)" in done.stdout.replace("reward probes", "probes")
         assert "error" in done.stdout.splitlines()[-1]  # the summary line came out
 
 

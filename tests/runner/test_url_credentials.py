@@ -61,6 +61,9 @@ def test_an_api_key_wins_over_userinfo(tmp_path: Path, policy) -> None:  # type:
         ("https://h/v1?x=1&access_token=abc#f", "https://h/v1?x=1&access_token=***#f"),
         ('{"url": "http://KEY12345@h/v1?sig=xyz"}', '{"url": "http://***@h/v1?sig=***"}'),
         ("mail user@example.com, a=b", "mail user@example.com, a=b"),
+        ("(http://h/v1?token=abc123)", "(http://h/v1?token=***)"),
+        ("[http://u:p@h/v1?api_key=K1]", "[http://***@h/v1?api_key=***]"),
+        ("{url: http://h/v1?sig=s1}", "{url: http://h/v1?sig=***}"),
     ],
 )
 def test_url_credentials_are_masked_wherever_a_url_appears(text: str, shown: str) -> None:

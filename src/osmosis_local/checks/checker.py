@@ -76,6 +76,10 @@ def _given_scorers(repo: Path, specs: list[str], found: list[LoadedScorer], find
     return chosen
 
 
+# The order check_repository goes through the areas (the report lists them in AREAS order).
+CHECK_ORDER: tuple[Area, ...] = ("mcp", "rollout_server", "reward_fn", "reward_rubric", "dataset", "probes")
+
+
 @dataclass
 class _Progress:
     """What the check has found so far (the report of a check stopped by its watchdog is built from it)."""
@@ -103,7 +107,10 @@ class _Progress:
             stuck.file,
             stuck.line,
         )
-        return self.report()
+        report = self.report()
+        if stuck.area in CHECK_ORDER:
+            report.unchecked = list(CHECK_ORDER[CHECK_ORDER.index(stuck.area) + 1 :])
+        return report
 
 
 def check_repository(

@@ -102,6 +102,10 @@ class CheckReport(BaseModel):
     datasets: list[DatasetInfo] = Field(description="datasets checked")
     probe_set: list[ProbeSpec] = Field(description="the probe answers built for each deterministic reward")
     probes: list[ProbeOutcome] = Field(description="every probe answer scored, with its outcome")
+    unchecked: list[Area] = Field(
+        default_factory=list,
+        description="areas the check never reached: a step before them overran --step-timeout and the check stopped",
+    )
 
 
 class Findings:

@@ -39,7 +39,9 @@ def render_report(report: CheckReport, console: Console) -> None:
         items = [f for f in report.findings if f.area == area]
         errors = sum(f.severity == "error" for f in items)
         status = (
-            Text("not run (no probe-able reward, or no valid rows)", style="dim")
+            Text("not checked (the check stopped before it)", style="bold red")
+            if area in report.unchecked
+            else Text("not run (no probe-able reward, or no valid rows)", style="dim")
             if area == "probes" and not items and not report.probes
             else Text("none (Local Rollout only)", style="dim")
             if area == "rollout_server" and not items and report.agent_loop is None
@@ -64,6 +66,8 @@ def render_report(report: CheckReport, console: Console) -> None:
         f"{_count(len(report.probes), 'probe')} ({failed} failed): "
         f"{_count(report.errors, 'error')}, {_count(report.warnings, 'warning')} in {report.duration_s:.1f} s"
     )
+    if report.unchecked:
+        summary += f"; stopped early, {_count(len(report.unchecked), 'area')} not checked"
     console.print(Text(summary, style="bold red" if report.errors else "bold green"))
 
 
