@@ -16,7 +16,7 @@ from helpers import REPO
 
 PACKAGE = REPO / "src" / "osmosis_local"
 # Every layer may import these.
-FOUNDATION = {"__init__", "_env", "errors", "types", "redaction", "safe_text", "user_code"}
+FOUNDATION = {"__init__", "_env", "errors", "types", "redaction", "safe_text", "user_code", "prices"}
 
 # What each layer may import besides the foundation (docs/architecture.md draws the same picture).
 ALLOWED: dict[str, set[str]] = {

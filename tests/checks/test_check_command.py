@@ -143,7 +143,8 @@ def test_new_tool_in_the_real_layout_is_registered_without_edits(tmp_path):
     ("args", "message"),
     [
         (("tool", "9bad"), "is not a usable name"),
-        (("reward", "class"), "is not a usable name"),
+        (("reward", "class"), "is a Python keyword"),
+        (("tool", "add"), "a tool named 'add' already exists (mcp/tools/arithmetic.py:9)"),
         (("reward", "exact"), "already exists"),
     ],
 )

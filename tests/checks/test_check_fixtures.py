@@ -33,6 +33,7 @@ FAULTS = [
     ("sdk_lazy_sibling_import", "warning", "sdk-lazy-sibling-import", "mcp/tools/arithmetic.py", 15, "import server"),
     ("tool_module_empty", "warning", "tool-module-empty", "mcp/tools/helpers.py", 1, "defines no tool"),
     ("tool_not_registered", "warning", "tool-not-registered", "mcp/tools/subtraction.py", 9, "'subtract'"),
+    ("tool_name_duplicate", "error", "tool-name-duplicate", "mcp/tools/plus.py", 9, "2 tools are named 'add'"),
     ("sdk_lossy_schema", "warning", "sdk-lossy-schema", "mcp/tools/arithmetic.py", 12, "maximum 10"),
     ("mcp_not_servable", "warning", "mcp-not-servable", "mcp/main.py", None, "does not serve"),
     ("mcp_served_differs", "error", "mcp-served-differs", "mcp/main.py", None, "only served: ['ping']"),

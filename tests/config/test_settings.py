@@ -148,3 +148,47 @@ def test_a_test_log_records_its_settings_too(policy: ScriptedOpenAIServer, cli: 
     header = LogHeader.model_validate(jsonl(tmp_path / "test.jsonl")[0])
     assert isinstance(header.settings, RolloutTestConfig) and header.settings.top_p == 0.7
     assert json.loads((tmp_path / "out.json").read_text())["config"]["top_p"] == 0.7
+
+
+# -- --fail-under takes the names the console shows --------------------------------------------------------
+
+FNS = ["reward_fn.compute_reward:numbers_match_reward", "reward_fn.tool_use_reward:score", "reward_rubric.judge:score"]
+
+
+@pytest.mark.parametrize(
+    ("given", "resolved"),
+    [
+        ("reward_fn.compute_reward:numbers_match_reward", "reward_fn.compute_reward:numbers_match_reward"),
+        ("numbers_match_reward", "reward_fn.compute_reward:numbers_match_reward"),  # the console's short name
+        ("compute_reward:numbers_match_reward", "reward_fn.compute_reward:numbers_match_reward"),
+        ("tool_use_reward:score", "reward_fn.tool_use_reward:score"),
+        ("judge:score", "reward_rubric.judge:score"),
+    ],
+)
+def test_fail_under_accepts_any_unambiguous_name_of_an_eval_function(given: str, resolved: str) -> None:
+    config = EvalConfig(mcp=MCP_DIR, dataset=DATASET, model="m", eval_fns=FNS, fail_under=[f"{given}=0.5"])
+    assert config.fail_under.per_fn == {resolved: 0.5}
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ("score", "--fail-under score matches 2 eval functions (reward_fn.tool_use_reward:score, "
+                  "reward_rubric.judge:score): give the full MOD:FN"),
+        ("nope", "--fail-under nope: no --eval-fn of this run is called that (this run's: "
+                 "reward_fn.compute_reward:numbers_match_reward, "),
+        ("match_reward", "--fail-under match_reward: no --eval-fn"),  # a tail is a whole name, not a substring
+    ],
+)  # fmt: skip
+def test_fail_under_refuses_a_name_that_matches_none_or_several(
+    given: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["eval", "--mcp", str(MCP_DIR), "-d", str(DATASET), "--model", "m", "--fail-under", f"{given}=0.5"]
+    for fn in FNS:
+        argv += ["--eval-fn", fn]
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.startswith("usage: osmosis-local eval ")  # the subcommand's usage, not the top level's

@@ -92,3 +92,44 @@ def test_in_a_real_browser_the_summary_grid_and_a_drill_down_render_and_the_inje
     assert "PWNED" not in dom.split("<title>")[1].split("</title>")[0]
     assert "data-pwned" not in dom
     assert "&lt;script&gt;document.title='PWNED'&lt;/script&gt;" in dom  # shown as text
+
+
+def _visible_text(dom: str) -> str:
+    """What a person reads on the page: the DOM without its scripts and tags, entities decoded."""
+    import html
+
+    without_scripts = re.sub(r"<(script|style)\b.*?</\1>", " ", dom, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", " ", without_scripts))
+
+
+def _dump(page: Path, fragment: str = "") -> str:
+    assert CHROMIUM is not None
+    done = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=3000", "--dump-dom",
+         page.resolve().as_uri() + fragment],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert 'data-ready="1"' in done.stdout, done.stderr[-2000:]
+    return done.stdout
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs a browser: apt-get update && apt-get install -y chromium")
+def test_the_text_a_person_reads_has_no_escapes_and_no_python_none(report: Path) -> None:
+    runs = [json.loads(line) for line in (report.parent / "runs.jsonl").read_text().splitlines()][1:]
+    with_tools = next(r for r in runs if r["tool_calls"])
+    text = _visible_text(_dump(report, "#run=" + with_tools["key"]))
+    assert "\\n" not in text  # a tool call's "arguments ... result ..." is two lines, not one with a literal \n
+    assert "result: " in text and "→ " in text  # the tool call block and an assistant message's calls
+    assert not re.search(r"\bNone\b", text), re.findall(r".{40}\bNone\b.{40}", text)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs a browser: apt-get update && apt-get install -y chromium")
+def test_runs_that_ran_out_of_turns_say_so_in_the_report(tmp_path: Path) -> None:
+    with ScriptedOpenAIServer(ScriptedPolicy(load_rows(DATASET))) as server:
+        assert run_eval(server.base_url, tmp_path, "--max-turns", "1", limit=2).code == 0
+    assert main(["view", str(tmp_path / "runs.jsonl"), "-o", str(tmp_path / "report.html")]) == 0
+    key = json.loads((tmp_path / "runs.jsonl").read_text().splitlines()[1])["key"]
+    text = _visible_text(_dump(tmp_path / "report.html", "#run=" + key))
+    assert "End states answered 0, out of turns 2, cut off 0, error 0" in " ".join(text.split())
+    assert "OUT OF TURNS: ran out of turns while still calling tools after 1 LLM calls" in text
+    assert "(none: ran out of turns" in text  # the empty final answer box says why it is empty

@@ -155,6 +155,20 @@ def test_reusing_a_log_is_refused_and_resume_is_offered(evaluated: Path, policy,
     assert main(["view", str(log), "-o", str(evaluated / "r.html")]) == 0
 
 
+@pytest.mark.parametrize("where", ["nothing is there", "a folder"])
+def test_resume_from_a_log_that_does_not_exist_is_refused_before_any_work(
+    tmp_path: Path, policy, capsys, where: str  # type: ignore[no-untyped-def]
+) -> None:
+    missing = tmp_path / "typo.jsonl"
+    if where == "a folder":
+        missing.mkdir()
+    argv = eval_argv(policy.base_url, tmp_path, limit=2)
+    argv = argv[: argv.index("--log")] + ["--resume", str(missing)]
+    _refused(argv, capsys, f"--resume {missing}: no such log ({where})", "give --log instead")
+    assert policy.requests == []  # not even the preflight: nothing was paid for
+    assert not (tmp_path / "out.json").exists() and (missing.is_dir() or not missing.exists())
+
+
 def test_a_log_another_process_is_writing_is_refused(tmp_path: Path, policy, capsys) -> None:  # type: ignore[no-untyped-def]
     log = tmp_path / "busy.jsonl"
     holder = subprocess.Popen(

@@ -109,7 +109,8 @@ def test_test_subprocess_passes_rows_and_writes_contract_json(tmp_path: Path) ->
     assert out["summary"]["total"] == 3 and out["summary"]["passed"] == 3
     assert [r["row_index"] for r in out["results"]] == [10, 11, 12]
     result = out["results"][0]
-    assert set(result) == {"row_index", "success", "error", "duration_ms", "token_usage", "reward", "finish_reason"}
+    assert set(result) == {"row_index", "success", "error", "duration_ms", "token_usage", "reward", "finish_reason",
+                           "end_state"}  # the contract's keys, and the end state
     assert result["finish_reason"] == "stop" and result["reward"] is None
     assert set(result["token_usage"]) == {"prompt_tokens", "completion_tokens", "total_tokens", "num_llm_calls"}
     assert "Row 10: OK" in done.stderr

@@ -131,6 +131,12 @@ def hangs(solution_str, ground_truth, extra_info=None):
     time.sleep(3600)
 
 
+def hangs_on_slow(solution_str, ground_truth, extra_info=None):
+    if extra_info["user_prompt"] == "slow":
+        time.sleep(3600)
+    return 1.0
+
+
 def mutates(messages, ground_truth, metadata=None):
     messages[-1]["content"] = "nothing here"
     messages.append({"role": "user", "content": "injected"})
@@ -424,6 +430,39 @@ def test_ctrl_c_during_a_hung_reward_exits_promptly_and_says_what_the_log_holds(
             pytest.fail("the eval did not exit within 20 s of Ctrl-C")
     assert process.returncode == 130, err
     assert "Interrupted before any run finished" in err and "Traceback" not in err
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_writes_the_partial_results_names_the_log_and_exits_130(hostile: Path) -> None:
+    data = hostile / "data.jsonl"
+    data.write_text("\n".join([_row("a"), _row("b"), _row("slow")]) + "\n")
+    exe = Path(sys.executable).with_name("osmosis-local")
+    log = hostile / "runs.jsonl"
+    with ScriptedOpenAIServer(_policy()) as server:
+        process = subprocess.Popen(
+            [str(exe), "eval", "--mcp", "mcp", "-d", str(data), "--eval-fn", "hostile_rewards:hangs_on_slow",
+             "--model", "s", "--base-url", server.base_url, "--log", str(log), "-o", "out.json"],
+            cwd=hostile, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "PYTHONPATH": str(hostile)},
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while (not log.exists() or log.read_text().count('"kind":"run"') < 2) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # the third run is now in its hung reward
+        process.send_signal(signal.SIGINT)
+        try:
+            out, err = process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            pytest.fail("the eval did not exit within 20 s of Ctrl-C")
+    assert process.returncode == 130, err
+    assert f"2 finished runs are in {log}" in err and f"--resume {log}" in err and "Traceback" not in err
+    assert "Results written to" in out + err
+    partial = json.loads((hostile / "out.json").read_text())
+    assert partial["summary"]["interrupted"] is True and partial["exit_code"] == 130
+    assert partial["summary"]["total_runs"] == 2 and partial["summary"]["expected_runs"] == 3
+    assert partial["summary"]["eval_fns"]["hostile_rewards:hangs_on_slow"]["mean"] == 1.0
+    assert "partial" in partial["summary"]["problems"][0] and f"--resume {log}" in partial["summary"]["problems"][0]
 
 
 STUCK_TOOLS = """

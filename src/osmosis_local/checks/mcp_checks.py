@@ -15,7 +15,7 @@ from osmosis_local.checks.findings import Findings, ToolInfo
 from osmosis_local.checks.places import exception_place, function_place, one_line, relative
 from osmosis_local.checks.schema_checks import provider_problems, sdk_losses
 from osmosis_local.checks.served_tools import ServedTools, serving
-from osmosis_local.checks.source_scan import ParsedModule, parse_module
+from osmosis_local.content.source_scan import ParsedModule, parse_module
 
 __all__ = ["check_mcp", "SDK_TOOL_NAME"]
 
@@ -285,9 +285,26 @@ def _check_tool_modules(
 ) -> None:
     registered = {function_place(getattr(tool, "fn", None), repo) for tool in tools}
     tools_dir = mcp_dir / "tools"
+    places: dict[str, list[tuple[str, int]]] = {}
+    for path, module in parsed.items():
+        file = relative(path, repo) or str(path)
+        for fn in module.tools():
+            places.setdefault(fn.registers_as or fn.name, []).append((file, fn.decorator_line))
+    duplicated = {name: where for name, where in places.items() if len(where) > 1}
+    for name, where in duplicated.items():
+        listing = ", ".join(f"{file}:{line}" for file, line in where)
+        findings.error(
+            "tool-name-duplicate",
+            f"{len(where)} tools are named '{name}' ({listing}): the server keeps one and drops the others",
+            "give each tool its own name (rename the function, or pass name=... to @mcp.tool)",
+            where[-1][0],
+            where[-1][1],
+        )
     for path, module in parsed.items():
         rel = relative(path, repo)
         for fn in module.tools():
+            if (fn.registers_as or fn.name) in duplicated:
+                continue
             if (rel, fn.line) not in registered:
                 findings.warning(
                     "tool-not-registered",

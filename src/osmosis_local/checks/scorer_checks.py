@@ -14,7 +14,7 @@ from typing import Any, Literal
 from osmosis_local.checks.findings import Findings, ScorerInfo
 from osmosis_local.checks.places import exception_place, one_line, relative
 from osmosis_local.checks.sdk_rules import sdk_reward_problem, sdk_rubric_problem
-from osmosis_local.checks.source_scan import DecoratedFunction, ParsedModule, module_name, parse_module
+from osmosis_local.content.source_scan import DecoratedFunction, ParsedModule, module_name, parse_module
 
 __all__ = ["LoadedScorer", "check_scorers", "scorer_mode"]
 

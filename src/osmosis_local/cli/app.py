@@ -25,6 +25,7 @@ from osmosis_local.cli import (
     serve_command,
     view_command,
 )
+from osmosis_local.cli.config_file import ConfigFileError, apply_config_file, config_path_in
 from osmosis_local.errors import EXIT_INTERRUPTED, EXIT_USAGE
 
 COMMANDS = (
@@ -49,16 +50,43 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in COMMANDS:
         command.add_parser(commands)
+    _remember_own_parsers(parser)
     return parser
 
 
+def _command_parser(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.ArgumentParser | None:
+    """The subcommand's parser named by the first argument that is a command, if any."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return next((action.choices[arg] for arg in argv if arg in action.choices), None)
+    return None
+
+
+def _remember_own_parsers(parser: argparse.ArgumentParser) -> None:
+    """Each (sub)command's parser as its ``command_parser`` default, so a usage error found after parsing (a bad
+    combination of flags) prints that command's usage, not the top level's."""
+    for action in parser._actions:  # argparse keeps subparsers only here
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                sub.set_defaults(command_parser=sub)
+                _remember_own_parsers(sub)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
+    config = config_path_in(argv)
+    command = _command_parser(parser, argv)
+    if config is not None and command is not None and any("--config" in a.option_strings for a in command._actions):
+        try:
+            apply_config_file(command, config)
+        except ConfigFileError as exc:
+            command.error(str(exc))
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
-    return int(args.handler(args, parser))
+    return int(args.handler(args, getattr(args, "command_parser", parser)))
 
 
 def entry() -> None:  # pragma: no cover - ends the process; tested by running the command in a subprocess

@@ -169,6 +169,11 @@ def add_rollout_arguments(parser: argparse.ArgumentParser, *, model_required: bo
         "litellm: every call through litellm",
     )
 
+    parser.add_argument(
+        "--config", metavar="FILE.toml",
+        help="read flags from this TOML file (keys are the flags: model = \"gpt-5-mini\", eval_fn = [...]); "
+        "flags given here win; its paths are relative to the file",
+    )  # fmt: skip
     out = parser.add_argument_group("output")
     out.add_argument("-o", "--output", help="write results as JSON to this file (parent dirs are created)")
     out.add_argument(

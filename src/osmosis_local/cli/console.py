@@ -19,8 +19,16 @@ from rich.table import Table
 from rich.text import Text
 
 from osmosis_local import __version__
-from osmosis_local.cli.format import format_duration, format_score, shorten
-from osmosis_local.log.records import RunRecord
+from osmosis_local.cli.format import (
+    cost_line,
+    format_duration,
+    format_interval,
+    format_p,
+    format_score,
+    format_signed,
+    shorten,
+)
+from osmosis_local.log.records import END_STATE_LABELS, EndState, RunRecord
 from osmosis_local.log.results import EvalFnStats, EvalResult, RolloutTestResult, RolloutTestRowResult
 from osmosis_local.redaction import NO_SECRETS, Redactor
 from osmosis_local.runner.evaluation import EvalHooks, EvalPlan
@@ -113,7 +121,7 @@ class ConsoleReporter:
             return
         self.progress = Progress(
             TextColumn("{task.description}", markup=False),
-            BarColumn(),
+            BarColumn(bar_width=PROGRESS_BAR_WIDTH),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             TextColumn("ETA"),
@@ -134,11 +142,18 @@ class ConsoleReporter:
             return
         console = self.progress.console if self.progress is not None else self.err
         self._print(console, text)
+        self._advance()
+
+    def _advance(self) -> None:
         if self.progress is not None:
             self.progress.advance(self._task)
 
 
-WIDE_TABLE_COLUMNS = 120  # below this a terminal gets the stacked results table
+WIDE_TABLE_COLUMNS = 120
+PROGRESS_BAR_WIDTH = 16
+# What the progress line needs besides its label: the bar, "1234/5678", the elapsed time, "ETA" and the time left
+# (with rich's spaces between columns); the label gets the rest of the width.
+PROGRESS_COLUMNS = PROGRESS_BAR_WIDTH + 11 + 8 + 4 + 8 + 5  # below this a terminal gets the stacked results table
 
 
 def short_names(fns: list[str]) -> dict[str, str]:
@@ -155,16 +170,40 @@ def _has_all_runs_column(stats: list[EvalFnStats]) -> bool:
     return any(s.mean != s.mean_all_runs for s in stats)
 
 
+def end_state_line(counts: dict[EndState, int]) -> list[str | tuple[str, str]]:
+    """``Answered: 3  Out of turns: 1  Cut off: 0  Failed: 0``: how the runs ended, every state shown."""
+    parts: list[str | tuple[str, str]] = []
+    for state, count in counts.items():
+        style = "" if not count else "green" if state == "answered" else "red"
+        parts += [("  " if parts else "") + f"{END_STATE_TITLES[state]}: ", (str(count), style)]
+    return parts
+
+
+END_STATE_TITLES: dict[EndState, str] = {
+    "answered": "Answered", "out_of_turns": "Out of turns", "cut_off": "Cut off", "error": "Failed"
+}  # fmt: skip
+
+
 class EvalReporter(ConsoleReporter, EvalHooks):
     """What `eval` prints."""
 
     _log_path: Path | None = None  # set once the run has started
     _done = 0  # runs in the log (resumed ones included)
+    _short: dict[str, str] = {}  # noqa: RUF012 - replaced per run in `started`
+    _baseline = False
+    _threshold = 1.0
+
+    def __init__(self, *, quiet: bool, redactor: Redactor = NO_SECRETS, show: str = "all") -> None:
+        super().__init__(quiet=quiet, redactor=redactor)
+        self.show = show  # "all" runs, or only the "failures" (not answered, scorer error, below threshold)
 
     def started(self, plan: EvalPlan) -> None:
         self.redact = plan.redactor
         self._log_path, self._done = plan.log_path, plan.resumed
         self._first_fn = plan.eval_fns[0][0] if plan.eval_fns else None
+        self._short = short_names([name for name, _ in plan.eval_fns])
+        self._baseline = len(plan.models) > 1
+        self._threshold = plan.pass_threshold
         self._sum, self._scored, self._errors = 0.0, 0, 0
         self.end_preparing()
         if not self.quiet:
@@ -188,11 +227,16 @@ class EvalReporter(ConsoleReporter, EvalHooks):
         self.start_progress(total=plan.total, completed=plan.resumed)
 
     def _progress_text(self) -> str:
-        """The progress bar's label: the running mean of the first eval function and the error count."""
+        """The progress bar's label: the running mean of the first eval function and the error count, cut so the
+        bar, the counts and both times still fit on an 80-column line."""
+        limit = max(12, self.err.width - PROGRESS_COLUMNS)
         if self._first_fn is None:
-            return f"rollouts  errors {self._errors}"
+            return f"errors {self._errors}"
         mean = f"{self._sum / self._scored:.3f}" if self._scored else "-"
-        return f"rollouts  mean {self._first_fn.rpartition(':')[2]} {mean}  errors {self._errors}"
+        text = f"mean {self._short.get(self._first_fn, self._first_fn)} {mean}  errors {self._errors}"
+        if len(text) > limit:
+            text = f"mean {mean}  errors {self._errors}"
+        return text if len(text) <= limit else text[: limit - 1] + "…"
 
     def interrupted(self) -> None:
         """Ctrl-C: say what the log holds (and whether --resume has anything to continue from)."""
@@ -212,19 +256,38 @@ class EvalReporter(ConsoleReporter, EvalHooks):
             self._scored += 1
         if self.progress is not None:
             self.progress.update(self._task, description=self.redact(self._progress_text()))
-        status = "OK" if record.success else "FAILED"
-        scores = ", ".join(f"{name}={value:.3f}" for name, value in record.scores.items())
-        errors = ", ".join(f"{name}=ERROR" for name in record.score_errors)
-        parts = ", ".join(p for p in (scores, errors) if p)
+        if self.show == "failures" and not self._fell_short(record):
+            self._advance()
+            return
+        self._line(self._run_line(record, done, total))
+
+    def _fell_short(self, record: RunRecord) -> bool:
+        """Not answered, a scorer error, or a score below --pass-threshold: what ``--show failures`` prints."""
+        below = any(score < self._threshold for score in record.scores.values())
+        return not record.answered or bool(record.score_errors) or below
+
+    def _run_line(self, record: RunRecord, done: int, total: int) -> str:
+        """``[3/12] [row 1 run 0] OK (1.2s, 345 tokens) [numbers_match_reward=1.000]``, with the reason a run
+        failed or a scorer raised after `` - ``, cut to fit the console's width on one line."""
+        tag = "" if record.model_tag == "primary" and not self._baseline else f" {record.model_tag}"
+        status = END_STATE_LABELS[record.end_state]
         line = (
-            f"[{done}/{total}] [row {record.row_index} run {record.run_index} {record.model_tag}] {status} "
+            f"[{done}/{total}] [row {record.row_index} run {record.run_index}{tag}] {status} "
             f"({format_duration(record.duration_ms)}, {record.tokens} tokens)"
         )
-        if parts:
-            line += f" [{parts}]"
-        if record.error:
-            line += f" - {shorten(record.error, 80)}"
-        self._line(line)
+        values = {name: f"{record.scores[name]:.3f}" for name in self._short if name in record.scores}
+        values |= {name: "ERROR" for name in self._short if name in record.score_errors}
+        named = f" [{', '.join(f'{self._short[name]}={value}' for name, value in values.items())}]"
+        bare = f" [{', '.join(values.values())}]"  # in the order of the header's "Eval fn" lines
+        width = self.err.width
+        line += "" if not values else named if len(line + named) <= width else bare
+        why = record.error if record.end_state == "error" else None
+        if why is None and record.score_errors:
+            name, message = next(iter(record.score_errors.items()))
+            why = f"{self._short.get(name, name)}: {message}"
+        if why:
+            line += " - " + shorten(why, max(24, width - len(line) - 3))
+        return line if len(line) <= width else line[: width - 1] + "…"
 
     def finished(self, result: EvalResult) -> None:
         self.stop_progress()
@@ -235,22 +298,24 @@ class EvalReporter(ConsoleReporter, EvalHooks):
         summary, config = result.summary, result.config
         self.out.print()
         self._print(
-            self.out,
-            f"Rows: {summary.total_rows}  Runs per row: {config.n_runs}  Total runs: {summary.total_runs}  "
-            f"Failed runs: {summary.failed_runs}",
+            self.out, f"Rows: {summary.total_rows}  Runs per row: {config.n_runs}  Total runs: {summary.total_runs}"
         )
+        self._print(self.out, *end_state_line(summary.end_states))
         self._print(
             self.out,
             f"Duration: {format_duration(summary.total_duration_ms)}  Total tokens: {summary.total_tokens}",
         )
         if summary.stopped_early:
             self._print(self.out, ("Stopped early:", "bold red"), " ", summary.stop_reason or "")
+        if summary.cost:
+            self._print(self.out, cost_line(summary.cost, summary.total_cost_usd))
         if summary.judge_usage:
             j = summary.judge_usage
             self._print(self.out, f"Judge calls: {j.calls} (+{j.cache_hits} cached), judge tokens: {j.total_tokens}")
         per_model = result.model_summaries
         rows_by_model: list[tuple[str, int, int, float, dict[str, EvalFnStats]]] = (
-            [(m.model, m.total_runs, m.total_tokens, m.total_duration_ms, m.eval_fns) for m in per_model]
+            [(f"{m.model} ({m.model_tag})", m.total_runs, m.total_tokens, m.total_duration_ms, m.eval_fns)
+             for m in per_model]  # fmt: skip
             if per_model
             else [
                 (
@@ -273,7 +338,10 @@ class EvalReporter(ConsoleReporter, EvalHooks):
         ks = sorted({k for s in all_stats for k in s.pass_at()})
         both_means = _has_all_runs_column(all_stats)
         short = short_names(config.eval_fns)
-        figures: list[tuple[str, Callable[[EvalFnStats], str]]] = [("Mean", lambda st: format_score(st.mean))]
+        figures: list[tuple[str, Callable[[EvalFnStats], str]]] = [
+            ("Mean", lambda st: format_score(st.mean)),
+            ("95% CI", lambda st: format_interval(st.ci95_low, st.ci95_high)),
+        ]
         if both_means:
             figures.append(("Mean (all runs)", lambda st: format_score(st.mean_all_runs)))
         figures += [("Min", lambda st: format_score(st.min)), ("Max", lambda st: format_score(st.max)),
@@ -302,15 +370,19 @@ class EvalReporter(ConsoleReporter, EvalHooks):
                 self._print(self.out, f"  {short[name]} = {name}")
         if both_means:
             self._print(self.out, "Mean: over scored runs. Mean (all runs): failures and scorer errors count 0.")
-        if result.comparison:
-            comp = Table(title="Baseline comparison (paired by row and run)")
-            for col in ("Eval Function", "Wins", "Losses", "Ties", "Unpaired", "Win rate"):
+        if result.comparison and result.model_summaries:
+            primary, baseline = (m.model for m in result.model_summaries)
+            comp = Table(title=f"Primary {primary} vs baseline {baseline} (paired by row and run)")
+            for col in ("Eval Function", "Mean diff", "95% CI", "p", "Wins", "Losses", "Ties", "Unpaired"):
                 comp.add_column(col)
             for name, c in result.comparison.items():
                 comp.add_row(
-                    Text(name), str(c.wins), str(c.losses), str(c.ties), str(c.unpaired), format_score(c.win_rate)
-                )
+                    Text(short[name]), format_signed(c.mean_delta),
+                    format_interval(c.mean_delta_ci95_low, c.mean_delta_ci95_high), format_p(c.p_value),
+                    str(c.wins), str(c.losses), str(c.ties), str(c.unpaired),
+                )  # fmt: skip
             self.out.print(comp)
+            self._print(self.out, "Mean diff: primary - baseline. p: sign-flip test over rows (no difference).")
         if result.changes:
             change = Table(title=f"Change against {result.config.rescore_of}")
             for col in ("Eval Function", "Mean before", "Mean after", "Runs changed", "First changes"):
@@ -343,7 +415,7 @@ class RolloutTestReporter(ConsoleReporter, RolloutTestHooks):
         self.start_progress(total=rows)
 
     def row_finished(self, index: int, total: int, row: RolloutTestRowResult) -> None:
-        status = "OK" if row.success else "FAILED"
+        status = END_STATE_LABELS[row.end_state]
         line = (
             f"[{index}/{total}] Row {row.row_index}: {status} "
             f"({format_duration(row.duration_ms)}, {row.token_usage.total_tokens} tokens)"
@@ -363,6 +435,7 @@ class RolloutTestReporter(ConsoleReporter, RolloutTestHooks):
             f"Total: {s.total}  Passed: {s.passed}  Failed: {s.failed}  "
             f"Duration: {format_duration(s.total_duration_ms)}  Total tokens: {s.total_tokens}",
         )
+        self._print(self.out, *end_state_line(s.end_states))
         if s.stopped_early:
             self._print(self.out, ("Stopped early:", "bold red"), " ", s.stop_reason or "")
         if s.finish_reasons:

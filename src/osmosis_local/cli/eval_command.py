@@ -47,6 +47,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="X|FN=X",
         help="exit 3 if an eval function's mean over all runs is below X; FN=X for one function (repeatable)",
     )
+    ev.add_argument("--max-cost", type=positive_float, metavar="USD",
+                    help="stop starting runs once the eval (policy, baseline, judges) has spent this many dollars; "
+                         "the log keeps every run and --resume continues")  # fmt: skip
+    ev.add_argument("--show", choices=("all", "failures"), default="all",
+                    help="per-run lines: all (default), or only failures (not answered, a scorer error, a score "
+                         "below --pass-threshold)")  # fmt: skip
     ev.set_defaults(handler=run)
 
 
@@ -71,7 +77,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from osmosis_local.runner.session import run_redactor
 
     config = settings_from_args(parser, args, EvalConfig)
-    reporter = EvalReporter(quiet=args.quiet, redactor=run_redactor(config))
+    reporter = EvalReporter(quiet=args.quiet, redactor=run_redactor(config), show=args.show)
     with debug_logging(args.debug, reporter.redact):
         try:
             result = asyncio.run(aevaluate(config, reporter))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 
 def format_duration(ms: float) -> str:
     """`123ms`, `1.2s`, `1m2.3s` — the SDK's console style."""
@@ -22,3 +25,33 @@ def shorten(text: str, limit: int = 50) -> str:
 
 def format_score(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
+
+
+def format_signed(value: float | None) -> str:
+    """A difference, always with its sign: ``+0.125``, ``-0.040``."""
+    return "-" if value is None else f"{value:+.3f}"
+
+
+def format_interval(low: float | None, high: float | None) -> str:
+    """``[0.412, 0.588]``, or ``-`` when there is no interval (fewer than two rows)."""
+    return "-" if low is None or high is None else f"[{low:.3f}, {high:.3f}]"
+
+
+def format_p(value: float | None) -> str:
+    """A p-value the way papers print one: ``0.031``, ``<0.001``."""
+    return "-" if value is None else "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def format_usd(value: float | None) -> str:
+    """Dollars with enough digits to tell small costs apart: ``$0.0123``, ``$12.34``; ``n/a`` when unknown."""
+    if value is None:
+        return "n/a"
+    return f"${value:.2f}" if value >= 10 else f"${value:.4f}" if value >= 0.01 or value == 0 else f"${value:.6f}"
+
+
+def cost_line(costs: Sequence[Any], total: float | None) -> str:
+    """``Cost: $0.0123 (gpt-4o-mini policy $0.0100, openai/gpt-4o judge $0.0023)``; unknown prices say n/a."""
+    parts = ", ".join(f"{c.model} {c.role} {format_usd(c.usd)}" for c in costs)
+    unknown = [c.model for c in costs if c.usd is None]
+    note = f"; no price known for {', '.join(unknown)}" if unknown else ""
+    return f"Cost: {format_usd(total)} ({parts}{note})"

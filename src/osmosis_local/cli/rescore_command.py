@@ -30,6 +30,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                          help="exit 3 if an eval function's mean over all runs is below X")  # fmt: skip
     rescore.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     rescore.add_argument("--debug", action="store_true", help="debug logging and tracebacks")
+    rescore.add_argument("--show", choices=("all", "failures"), default="all",
+                         help="per-run lines: all (default), or only failures")  # fmt: skip
     rescore.set_defaults(handler=run)
 
 
@@ -45,7 +47,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from osmosis_local.llm.provider_keys import key_redactor
     from osmosis_local.runner.rescore import arescore
 
-    reporter = EvalReporter(quiet=args.quiet, redactor=key_redactor())
+    reporter = EvalReporter(quiet=args.quiet, redactor=key_redactor(), show=args.show)
     try:
         config = RescoreConfig(
             log=args.log, eval_fns=args.eval_fns, output=args.output, new_log=args.new_log,

@@ -84,6 +84,38 @@ class GenerateConfig(_Settings):
         return cast(SamplingParams, {name: value for name, value in values.items() if value is not None})
 
 
+def full_fn_names(names: list[str], eval_fns: list[str], flag: str = "--fail-under") -> dict[str, str]:
+    """Each name as the `MOD:FN` spec of one of ``eval_fns``: the spec itself, or any unambiguous tail of it
+    (``FN`` as the console shows it, ``compute_reward:FN``). Raises ValueError naming a name that matches none
+    or several."""
+    resolved: dict[str, str] = {}
+    for name in names:
+        matches = [spec for spec in eval_fns if spec == name or spec.endswith((f":{name}", f".{name}"))]
+        if len(matches) != 1:
+            listing = ", ".join(eval_fns) or "none"
+            if matches:
+                raise ValueError(f"{flag} {name} matches {len(matches)} eval functions ({', '.join(matches)}): "
+                                 "give the full MOD:FN")  # fmt: skip
+            raise ValueError(f"{flag} {name}: no --eval-fn of this run is called that (this run's: {listing})")
+        resolved[name] = matches[0]
+    return resolved
+
+
+def _gate_by_full_names(data: Any) -> Any:
+    """The raw settings with ``fail_under`` parsed and its function names made full `MOD:FN` specs."""
+    if not isinstance(data, dict) or data.get("fail_under") is None:
+        return data
+    specs = data.get("eval_fns", data.get("eval_fn"))
+    specs = [specs] if isinstance(specs, str) else specs
+    if not isinstance(specs, list) or not all(isinstance(s, str) for s in specs):
+        return data
+    gate = FailUnder.of(data["fail_under"])
+    if not isinstance(gate, FailUnder) or not gate.per_fn:
+        return data
+    full = full_fn_names(list(gate.per_fn), specs)
+    return {**data, "fail_under": gate.model_copy(update={"per_fn": {full[k]: v for k, v in gate.per_fn.items()}})}
+
+
 class FailUnder(_Settings):
     """`--fail-under`: a minimum mean for every eval function, and/or one per function (``FN=X``)."""
 
@@ -188,6 +220,7 @@ class RunConfig(GenerateConfig):
     )
     output: Path | None = Field(default=None, description="-o: the JSON results file")
     log: Path | None = Field(default=None, description="--log: the transcript log")
+    config_file: Path | None = Field(default=None, description="--config: the TOML file the settings were read from")
     # Recorded by the run itself once set-up has read the inputs (not options).
     dataset_sha256: str | None = Field(default=None, description="SHA-256 of the dataset file (set by the run)")
     tools_sha256: str | None = Field(default=None, description="SHA-256 of the offered tool schemas (set by the run)")
@@ -286,6 +319,10 @@ class EvalConfig(RunConfig):
         default_factory=FailUnder, description="--fail-under thresholds: every (all functions), per_fn"
     )
     rescore_of: str | None = Field(default=None, description="the log that was rescored, for a rescore")
+    max_cost: PositiveFloat | None = Field(
+        default=None,
+        description="--max-cost: dollars the eval may spend (policy, baseline, judges); no new run starts past it",
+    )
 
     @field_validator("eval_fns", mode="before")
     @classmethod
@@ -305,6 +342,11 @@ class EvalConfig(RunConfig):
     def _gate(cls, value: Any) -> Any:
         return FailUnder.of(value)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _gate_names(cls, data: Any) -> Any:
+        return _gate_by_full_names(data)
+
     @field_validator("baseline_model", "baseline_base_url", "baseline_api_key", mode="before")
     @classmethod
     def _blank_baseline(cls, value: Any) -> Any:
@@ -314,9 +356,16 @@ class EvalConfig(RunConfig):
     def _consistent(self) -> EvalConfig:
         if (self.baseline_base_url or self.baseline_api_key) and not self.baseline_model:
             raise ValueError("--baseline-base-url and --baseline-api-key need --baseline-model")
-        unknown = sorted(set(self.fail_under.per_fn) - set(self.eval_fns))
-        if unknown:
-            raise ValueError(f"--fail-under names {', '.join(unknown)}, which is not an --eval-fn of this run")
+        if self.max_cost is not None:
+            from osmosis_local.prices import LOCAL_PREFIX, price_of
+
+            unpriced = [m for m in (self.model, self.baseline_model) if m is not None
+                        and price_of(m, is_local=m.startswith(LOCAL_PREFIX)) is None]  # fmt: skip
+            if unpriced:
+                raise ValueError(
+                    f"--max-cost needs the price of every model, and none is known for {', '.join(unpriced)} "
+                    "(litellm's price list does not name it), so the spending could not be counted"
+                )
         return self
 
     @property
@@ -337,7 +386,7 @@ MAY_CHANGE_ON_RESUME = frozenset(
     {
         "mcp", "mcp_url", "rollout_server", "dataset", "limit", "offset", "n_runs", "pass_threshold", "batch_size",
         "request_timeout", "rollout_timeout", "max_retries", "tool_timeout", "llm_client", "output", "log", "resume",
-        "fail_under", "reward_timeout",
+        "fail_under", "reward_timeout", "max_cost", "config_file",
     }
 )  # fmt: skip
 
@@ -382,3 +431,8 @@ class RescoreConfig(_Settings):
     @classmethod
     def _gate(cls, value: Any) -> Any:
         return FailUnder.of(value)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gate_names(cls, data: Any) -> Any:
+        return _gate_by_full_names(data)

@@ -52,6 +52,12 @@ def load_mcp_server(directory: str | os.PathLike[str]) -> FastMCP:
     """
     absdir = os.path.abspath(os.fspath(directory))
     main_path = os.path.join(absdir, "main.py")
+    if os.path.isfile(absdir):
+        raise McpLoadError(
+            f"--mcp takes the folder that holds main.py, not a file: pass {os.path.dirname(absdir)}"
+            if os.path.basename(absdir) == "main.py"
+            else f"--mcp takes a folder with a main.py in it, and {absdir} is a file"
+        )
     if not os.path.isdir(absdir):
         raise McpLoadError(f"MCP directory not found: {absdir}")
     if not os.path.isfile(main_path):

@@ -10,6 +10,8 @@ from pathlib import Path
 from string import Template
 from typing import Literal
 
+from osmosis_local.content.source_scan import tool_names
+
 __all__ = ["ScaffoldError", "Scaffold", "scaffold", "KINDS"]
 
 Kind = Literal["tool", "reward", "rubric"]
@@ -167,7 +169,10 @@ def $name(solution_str: str, ground_truth: str | None, extra_info: dict, **kwarg
 
 
 def _check_name(name: str) -> None:
-    if not _NAME.match(name) or keyword.iskeyword(name):
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+        raise ScaffoldError(f"{name!r} is a Python keyword, so no function can have that name; choose another, "
+                            f"e.g. {name}_value")  # fmt: skip
+    if not _NAME.match(name):
         raise ScaffoldError(
             f"{name!r} is not a usable name: use snake_case letters, digits and _, starting with a letter "
             "(at most 48 characters), e.g. word_count"
@@ -202,6 +207,13 @@ def scaffold(kind: Kind, name: str, repo: Path) -> Scaffold:
                 f"{repo} has no mcp/server.py (or mcp/server/) and mcp/tools/: `new tool` writes "
                 f"mcp/tools/{name}.py, which imports the FastMCP instance from server (run it in the repository "
                 "root, or give --path)"
+            )
+        taken = tool_names(repo / "mcp").get(name)
+        if taken:
+            path, line = taken[0]
+            raise ScaffoldError(
+                f"a tool named {name!r} already exists ({path.relative_to(repo)}:{line}); two tools with one name "
+                "replace each other on the server, so nothing was written (choose another name)"
             )
         files = {
             tools / f"{name}.py": _TOOL.substitute(name=name),

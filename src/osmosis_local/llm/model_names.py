@@ -104,9 +104,19 @@ def check_api_key(
     var = PROVIDER_KEY_ENV.get(resolved.provider)
     if var is None or env.get(var, "").strip():
         return
+    from osmosis_local.prices import is_priced_model_name, price_list_path
+
+    hint = ""
+    if resolved.provider == "openai" and price_list_path() is not None and not (
+        is_priced_model_name(resolved.display_name) or is_priced_model_name(resolved.litellm_model)
+    ):
+        hint = (
+            f". '{resolved.display_name}' is not a model OpenAI serves (litellm's price list does not name it): "
+            "if an OpenAI-compatible server runs it, a --base-url is probably missing"
+        )
     raise MissingModelKeyError(
         f"Missing API key for provider '{resolved.provider}'. "
-        f"Set {var} or LITELLM_API_KEY, or pass --api-key"
+        f"Set {var} or LITELLM_API_KEY, or pass --api-key{hint}"
     )
 
 

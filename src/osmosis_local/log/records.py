@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Annotated, Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, computed_field, model_validator
 
 from osmosis_local.config.settings import EvalConfig, RolloutTestConfig
 from osmosis_local.types import Message
@@ -33,6 +33,34 @@ def _messages_out(value: list[Message]) -> list[Any]:
 MessageList = Annotated[
     list[Message], PlainValidator(_messages_as_written), PlainSerializer(_messages_out, return_type=list[Any])
 ]
+
+
+# How a rollout ended, in the words the console, `-o`, the report and the API use:
+# answered      the model stopped calling tools and answered (finish reason "stop")
+# out_of_turns  --max-turns LLM calls were made and the model was still calling tools ("max_turns")
+# cut_off       the model's last reply hit --max-tokens / the context ("length")
+# error         the rollout failed (model or loop error, or aborted in interactive mode)
+EndState = Literal["answered", "out_of_turns", "cut_off", "error"]
+END_STATES: tuple[EndState, ...] = ("answered", "out_of_turns", "cut_off", "error")
+END_STATE_LABELS: dict[EndState, str] = {
+    "answered": "OK",
+    "out_of_turns": "OUT OF TURNS",
+    "cut_off": "CUT OFF",
+    "error": "FAILED",
+}
+
+
+def end_state(success: bool, finish_reason: str) -> EndState:
+    """The end state of a rollout from whether it erred and its finish reason (the one place this is decided)."""
+    if not success:
+        return "error"
+    states: dict[str, EndState] = {"stop": "answered", "max_turns": "out_of_turns", "length": "cut_off"}
+    return states.get(finish_reason, "error")
+
+
+def end_state_counts(states: list[EndState]) -> dict[EndState, int]:
+    """How many runs ended in each state, every state listed (0 included), in `END_STATES` order."""
+    return {state: states.count(state) for state in END_STATES}
 
 
 def run_key(row_index: int, run_index: int, model_tag: str = "primary") -> str:
@@ -77,7 +105,9 @@ class RunRecord(BaseModel):
     model_tag: str = "primary"
     model: str
     seed: int | None = None
-    success: bool = Field(description="the rollout finished without an error")
+    success: bool = Field(
+        description="the rollout finished without an error (it may still have run out of turns: see end_state)"
+    )
     error: str | None = None
     systemic: bool = Field(default=False, description="the error would break every run (bad key, unknown model)")
     finish_reason: str
@@ -95,6 +125,29 @@ class RunRecord(BaseModel):
     @property
     def tokens(self) -> int:
         return self.token_usage.total_tokens
+
+    @computed_field(description="answered, out_of_turns, cut_off or error (see EndState)")  # type: ignore[prop-decorator]
+    @property
+    def end_state(self) -> EndState:
+        return end_state(self.success, self.finish_reason)
+
+    @property
+    def answered(self) -> bool:
+        """The run ended with an answer: what ``success`` means in every result (`test`, `eval`, the API)."""
+        return self.end_state == "answered"
+
+    @property
+    def why_no_answer(self) -> str | None:
+        """Why the run did not end with an answer (the rollout's error, or what stopped it), or None."""
+        state = self.end_state
+        if state == "out_of_turns":
+            return f"ran out of turns while still calling tools after {self.token_usage.num_llm_calls} LLM calls " \
+                   "(raise --max-turns?)"  # fmt: skip
+        if state == "cut_off":
+            return "the model was cut off before it answered (finish_reason=length; raise --max-tokens?)"
+        if state == "error":
+            return self.error or f"the rollout ended without an answer (finish_reason={self.finish_reason})"
+        return None
 
     def loose_messages(self) -> list[dict[str, Any]]:
         """The conversation as plain dicts, for readers that must survive any shape a log may hold."""

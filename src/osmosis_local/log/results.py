@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler
 
 from osmosis_local.config.settings import EvalConfig, RolloutTestConfig
 from osmosis_local.errors import EXIT_FAILED
-from osmosis_local.log.records import TokenUsage
+from osmosis_local.log.records import EndState, TokenUsage
 from osmosis_local.redaction import NO_SECRETS, Redactor
 from osmosis_local.safe_text import model_json
 
@@ -29,6 +29,13 @@ class EvalFnStats(_Result):
     """The figures of one eval function for one model."""
 
     mean: float | None = Field(description="mean over scored runs (null when none was scored)")
+    stderr: float | None = Field(
+        default=None,
+        description="standard error of mean, clustered by row (runs of one row are not independent); null below "
+        "2 rows scored",
+    )
+    ci95_low: float | None = Field(default=None, description="95% interval of mean: mean - t(rows-1) x stderr")
+    ci95_high: float | None = Field(default=None, description="95% interval of mean: mean + t(rows-1) x stderr")
     mean_all_runs: float | None = Field(
         description="mean over every run, a failed run or a scorer error counting as 0 (the SDK's mean)"
     )
@@ -59,8 +66,9 @@ class EvalRunResult(_Result):
 
     run_index: int = Field(description="k of the --n runs of the row, from 0")
     model_tag: str = Field(description="primary or baseline")
-    success: bool = Field(description="the rollout finished without an error")
-    error: str | None = Field(description="why the rollout failed")
+    success: bool = Field(description="the run ended with an answer (end_state answered), as in `test`")
+    end_state: EndState = Field(description="answered, out_of_turns, cut_off or error")
+    error: str | None = Field(description="why the run did not end with an answer (null when it did)")
     finish_reason: str = Field(description="stop, length, max_turns, aborted or error")
     seed: int | None = Field(description="the seed sent for this run (--seed S gives run k the seed S + k)")
     scores: dict[str, float] = Field(description="score per eval function")
@@ -84,7 +92,8 @@ class ModelSummary(_Result):
     model: str = Field(description="model name as typed")
     model_tag: str = Field(description="primary or baseline")
     total_runs: int = Field(description="runs of this model")
-    failed_runs: int = Field(description="runs that failed")
+    failed_runs: int = Field(description="runs that did not end with an answer")
+    end_states: dict[EndState, int] = Field(description="runs per end state")
     total_tokens: int = Field(description="policy tokens")
     total_duration_ms: float = Field(description="sum of the run durations")
     eval_fns: dict[str, EvalFnStats] = Field(description="figures per eval function")
@@ -100,6 +109,15 @@ class Comparison(_Result):
     unpaired: int = Field(description="(row, run)s where one side has no score")
     win_rate: float | None = Field(description="wins / pairs")
     mean_delta: float | None = Field(description="mean of primary - baseline")
+    mean_delta_ci95_low: float | None = Field(
+        default=None, description="95% interval of mean_delta (clustered by row); null below 2 paired rows"
+    )
+    mean_delta_ci95_high: float | None = Field(default=None, description="its upper end")
+    p_value: float | None = Field(
+        default=None,
+        description="two-sided p-value of no difference: a sign-flip permutation test over rows (deterministic)",
+    )
+    p_value_method: str = Field(default="", description="how p_value was computed (exact, resampled, normal)")
 
 
 class JudgeUsage(_Result):
@@ -108,6 +126,17 @@ class JudgeUsage(_Result):
     prompt_tokens: int = Field(description="judge prompt tokens")
     completion_tokens: int = Field(description="judge completion tokens")
     total_tokens: int = Field(description="judge tokens in all")
+
+
+class ModelCost(_Result):
+    """What one model's tokens cost, priced by the model's name (litellm's bundled price list)."""
+
+    model: str = Field(description="the model as named (a judge as provider/model)")
+    role: Literal["policy", "baseline", "judge"] = Field(description="policy (the primary model), baseline or judge")
+    prompt_tokens: int = Field(description="prompt tokens")
+    completion_tokens: int = Field(description="completion tokens")
+    usd: float | None = Field(description="dollars; null when the price of the model is not known (never a guess)")
+    price_source: str | None = Field(description="where the price came from (null when unknown)")
 
 
 class ScoreChange(_Result):
@@ -123,13 +152,23 @@ class EvalSummary(_Result):
     total_rows: int = Field(description="rows in the window")
     total_runs: int = Field(description="runs of the primary model in this result")
     expected_runs: int = Field(description="rows x --n")
-    failed_runs: int = Field(description="primary runs that failed")
+    failed_runs: int = Field(description="primary runs that did not end with an answer (error, out of turns, cut off)")
+    end_states: dict[EndState, int] = Field(description="primary runs per end state (every state, 0 included)")
     stopped_early: bool = Field(description="a systemic error stopped the eval before every run was done")
-    stop_reason: str | None = Field(description="the systemic error")
+    stop_reason: str | None = Field(description="the systemic error, or the interruption")
+    interrupted: bool = Field(
+        default=False,
+        description="partial results: the eval was interrupted (Ctrl-C); the figures cover the runs done, and "
+        "--resume LOG continues it",
+    )
     eval_fns: dict[str, EvalFnStats] = Field(description="figures of the primary model per eval function")
     total_tokens: int = Field(description="policy tokens of the primary model")
     total_duration_ms: float = Field(description="wall time of the eval phase")
     judge_usage: JudgeUsage | None = Field(description="rubric judges' own calls and tokens, when any ran")
+    cost: list[ModelCost] = Field(default_factory=list, description="the cost of each model's tokens")
+    total_cost_usd: float | None = Field(
+        default=None, description="the sum of the known costs (null when none is known: see cost for which)"
+    )
     problems: list[str] = Field(description="why the eval exits non-zero (empty when it exits 0)")
 
 
@@ -147,7 +186,8 @@ class EvalResult(_Result):
         default=None, description="rescore only: per eval function the log had scored too, before -> after"
     )
     exit_code: int = Field(
-        description="0 done, 1 failed (systemic error, an eval fn errored on every run), 3 --fail-under"
+        description="0 done, 1 failed (systemic error, an eval fn errored on every run), 3 --fail-under, "
+        "130 interrupted"
     )
 
     def to_json(self, redactor: Redactor = NO_SECRETS) -> str:
@@ -168,11 +208,13 @@ class RolloutTestSummary(_Result):
     stopped_early: bool = Field(description="a systemic error stopped the run before every row was done")
     stop_reason: str | None = Field(description="the systemic error")
     finish_reasons: dict[str, int] = Field(description="rows per finish reason")
+    end_states: dict[EndState, int] = Field(description="rows per end state (every state, 0 included)")
 
 
 class RolloutTestRowResult(_Result):
     row_index: int = Field(description="absolute index of the row")
-    success: bool = Field(description="the row passed")
+    success: bool = Field(description="the row passed: its rollout ended with an answer (end_state answered)")
+    end_state: EndState = Field(description="answered, out_of_turns, cut_off or error")
     error: str | None = Field(description="why it did not")
     duration_ms: float = Field(description="wall time of the rollout")
     token_usage: TokenUsage = Field(description="prompt_tokens, completion_tokens, total_tokens, num_llm_calls")

@@ -13,12 +13,22 @@ How missing scores are treated:
 * **pass@k counts every non-score as a failure** (as do runs that never happened, e.g. after an early
   stop), whatever the threshold, because "did the policy produce a passing answer" is then honestly "no";
 * the paired baseline comparison uses only (row, run) pairs where both sides have a score.
+
+Error bars: every ``mean`` has its standard error and a 95% interval (Student's t), **clustered by row**: the
+runs of one row share its difficulty, so with ``--n`` > 1 they are not independent draws, and treating them as
+such would make the interval too narrow. With one run per row this is the usual ``s / sqrt(n)``. The paired
+comparison gets the same for the mean difference, and a p-value from a sign-flip permutation test over rows
+(exact up to 12 rows, 5,000 seeded resamples up to 200, the normal approximation beyond): deterministic, so the
+same log always gives the same figures.
 """
 
 from __future__ import annotations
 
 import enum
+import itertools
 import math
+import random
+import statistics
 import sys
 from collections.abc import Hashable, Mapping, Sequence
 from typing import NamedTuple, TypeGuard
@@ -95,6 +105,92 @@ def summarize(scores: Sequence[float]) -> Spread:
     return Spread(_clamp(mean * scale), _clamp(math.sqrt(variance) * scale), min(values), max(values))
 
 
+# Student's t, two-sided 95% (the 0.975 quantile) by degrees of freedom; between rows of the table the smaller
+# df's value is used (a slightly wider interval, never a narrower one); beyond 120 the normal 1.96.
+_T975 = {
+    1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
+    11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131, 16: 2.120, 17: 2.110, 18: 2.101, 19: 2.093, 20: 2.086,
+    21: 2.080, 22: 2.074, 23: 2.069, 24: 2.064, 25: 2.060, 26: 2.056, 27: 2.052, 28: 2.048, 29: 2.045, 30: 2.042,
+    40: 2.021, 60: 2.000, 120: 1.980,
+}  # fmt: skip
+EXACT_SIGN_FLIP_ROWS = 12
+RESAMPLED_SIGN_FLIP_ROWS = 200
+SIGN_FLIP_RESAMPLES = 5000
+SIGN_FLIP_SEED = 0
+
+
+def t975(df: int) -> float:
+    """The 0.975 quantile of Student's t with ``df`` degrees of freedom (``df >= 1``)."""
+    if df < 1:
+        raise ValueError(f"t975 needs df >= 1, got {df}")
+    if df > 120:
+        return 1.96
+    return _T975[max(k for k in _T975 if k <= df)]
+
+
+class ErrorBar(NamedTuple):
+    """A mean with its clustered standard error and 95% interval (the last three None below two clusters)."""
+
+    mean: float | None
+    stderr: float | None
+    low: float | None
+    high: float | None
+
+
+def clustered_mean(clusters: Sequence[Sequence[float]]) -> ErrorBar:
+    """The mean of every value, its standard error clustered by the given groups (rows), and the 95% interval
+    ``mean ± t(G-1) * se`` with G the groups that hold a value. One value per group gives ``s / sqrt(n)``."""
+    groups = [[float(v) for v in group] for group in clusters if group]
+    values = [v for group in groups for v in group]
+    if not values:
+        return ErrorBar(None, None, None, None)
+    mean = finite_mean(values)
+    if len(groups) < 2:
+        return ErrorBar(mean, None, None, None)
+    largest = max(abs(v) for v in values)
+    scale = 1.0 if largest < _LARGE else 2.0 ** (math.frexp(largest)[1] - 1)
+    centre = mean / scale
+    residuals = [math.fsum(v / scale - centre for v in group) for group in groups]
+    g = len(groups)
+    se = math.sqrt(g / (g - 1) * math.fsum(r * r for r in residuals)) / len(values)
+    stderr = _clamp(se * scale)
+    half = _clamp(t975(g - 1) * stderr)
+    return ErrorBar(mean, stderr, _clamp(mean - half), _clamp(mean + half))
+
+
+def sign_flip_p_value(row_sums: Sequence[float]) -> tuple[float | None, str]:
+    """Two-sided p-value of "the two models score the same" from the per-row sums of paired differences, by
+    flipping each row's sign (under the null a row's difference is as likely negative as positive), and how it
+    was computed. None without rows."""
+    sums = [float(v) for v in row_sums]
+    g = len(sums)
+    if g == 0:
+        return None, "no paired rows"
+    largest = max(abs(v) for v in sums)
+    if largest == 0:
+        return 1.0, "every paired row has a difference of 0"
+    sums = [v / largest for v in sums]  # scale-free, and finite however large the scores
+    observed = abs(math.fsum(sums)) * (1 - 1e-12)  # flips equal to the observed count as extreme
+    if g <= EXACT_SIGN_FLIP_ROWS:
+        extreme = sum(
+            1 for signs in itertools.product((1.0, -1.0), repeat=g)
+            if abs(math.fsum(s * v for s, v in zip(signs, sums, strict=True))) >= observed
+        )  # fmt: skip
+        return extreme / 2**g, f"exact sign-flip test over {g} rows"
+    if g <= RESAMPLED_SIGN_FLIP_ROWS:
+        rng = random.Random(SIGN_FLIP_SEED)
+        extreme = 0
+        for _ in range(SIGN_FLIP_RESAMPLES):
+            bits = rng.getrandbits(g)
+            total = math.fsum(v if bits >> i & 1 else -v for i, v in enumerate(sums))
+            extreme += abs(total) >= observed
+        p = (extreme + 1) / (SIGN_FLIP_RESAMPLES + 1)
+        return p, f"sign-flip test over {g} rows, {SIGN_FLIP_RESAMPLES} resamples (seed {SIGN_FLIP_SEED})"
+    z = observed / math.sqrt(math.fsum(v * v for v in sums))
+    p = 2 * (1 - statistics.NormalDist().cdf(z))
+    return min(1.0, p), f"sign-flip test over {g} rows, normal approximation"
+
+
 def pass_at_k(n: int, c: int, k: int) -> float:
     """Unbiased pass@k = 1 - C(n-c, k) / C(n, k) for n samples of which c passed.
 
@@ -163,10 +259,14 @@ def eval_fn_summary(
     flat = [s for runs in per_row for s in runs]
     scored = [float(s) for s in flat if is_score(s)]
     spread = summarize(scored)
+    bar = clustered_mean([[float(s) for s in runs if is_score(s)] for runs in per_row])
     outcomes = count_outcomes(flat)
     pass_at = pass_at_k_table(per_row, threshold, n_requested)
     return EvalFnStats(
         mean=spread.mean,
+        stderr=bar.stderr,
+        ci95_low=bar.low,
+        ci95_high=bar.high,
         mean_all_runs=finite_mean(scored, len(flat)) if flat else None,
         std=spread.std,
         min=spread.min,
@@ -191,19 +291,22 @@ def paired_comparison(
 
     A pair exists only when both sides have a real score; every other key present on either side is
     counted in ``unpaired``. ``|p - b| <= tie_tolerance`` is a tie. ``win_rate`` = wins / pairs (ties
-    count as non-wins), ``mean_delta`` = mean(p - b); both are None without pairs.
+    count as non-wins), ``mean_delta`` = mean(p - b); both are None without pairs. Keys ``(row, run)`` are
+    clustered by row for the interval of ``mean_delta`` and for the sign-flip p-value (`sign_flip_p_value`).
     """
     wins = losses = ties = 0
     deltas: list[float] = []
     halves: list[float] = []  # (p - b) / 2 as p/2 - b/2: finite even for p = 1e308, b = -1e308
+    by_row: dict[Hashable, list[float]] = {}
     keys = set(primary) | set(baseline)
-    for key in keys:
+    for key in sorted(keys, key=repr):  # a fixed order: the figures never depend on set order
         p, b = primary.get(key), baseline.get(key)
         if not (is_score(p) and is_score(b)):
             continue
         delta = float(p) - float(b)  # may be inf for huge opposite scores; its sign still decides
         deltas.append(delta)
         halves.append(float(p) / 2 - float(b) / 2)
+        by_row.setdefault(key[0] if isinstance(key, tuple) else key, []).append(halves[-1])
         if abs(delta) <= tie_tolerance:
             ties += 1
         elif delta > 0:
@@ -211,6 +314,8 @@ def paired_comparison(
         else:
             losses += 1
     pairs = len(halves)
+    bar = clustered_mean(list(by_row.values()))
+    p_value, method = sign_flip_p_value([math.fsum(v) for v in by_row.values()])
     return Comparison(
         wins=wins,
         losses=losses,
@@ -223,4 +328,8 @@ def paired_comparison(
         else finite_mean(deltas)
         if all(map(math.isfinite, deltas))
         else _clamp(finite_mean(halves) * 2),
+        mean_delta_ci95_low=None if bar.low is None else _clamp(bar.low * 2),
+        mean_delta_ci95_high=None if bar.high is None else _clamp(bar.high * 2),
+        p_value=p_value,
+        p_value_method=method,
     )

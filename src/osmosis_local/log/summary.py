@@ -6,13 +6,15 @@ and the report agree. It reads records only; it never runs anything.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from osmosis_local.config.settings import EvalConfig, FailUnder
-from osmosis_local.errors import EXIT_FAIL_UNDER, EXIT_FAILED, EXIT_OK
-from osmosis_local.log.records import RunRecord
+from osmosis_local.errors import EXIT_FAIL_UNDER, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+from osmosis_local.log.records import RunRecord, end_state_counts
 from osmosis_local.log.results import (
     EvalFnStats,
     EvalResult,
@@ -20,15 +22,66 @@ from osmosis_local.log.results import (
     EvalRunResult,
     EvalSummary,
     JudgeUsage,
+    ModelCost,
     ModelSummary,
 )
 from osmosis_local.log.stats import NoScore, Score, eval_fn_summary, paired_comparison
+from osmosis_local.prices import LOCAL_PREFIX, price_of
 
 
 def judge_delta(before: dict[str, int], after: dict[str, int]) -> JudgeUsage | None:
     """What rubric judges spent between two `judge_usage()` snapshots; None when no judge ran."""
     delta = {key: after.get(key, 0) - before.get(key, 0) for key in JudgeUsage.model_fields}
     return JudgeUsage(**delta) if delta["calls"] or delta["cache_hits"] else None
+
+
+@dataclass(frozen=True)
+class JudgeTokens:
+    """The tokens one judge model spent (what its cost is computed from)."""
+
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    is_local: bool = False
+
+
+def record_cost(record: RunRecord) -> float | None:
+    """What the run's policy tokens cost in dollars; None when its model's price is not known."""
+    price = price_of(record.model, is_local=record.model.startswith(LOCAL_PREFIX))
+    usage = record.token_usage
+    return None if price is None else price.cost(usage.prompt_tokens, usage.completion_tokens)
+
+
+def model_costs(
+    records: Sequence[RunRecord], models: Sequence[tuple[str, str]], judges: Sequence[JudgeTokens] = ()
+) -> list[ModelCost]:
+    """The cost of each model's tokens: the policy and baseline from the run records, the judges as tallied."""
+    costs = []
+    for tag, name in models:
+        mine = [r for r in records if r.model_tag == tag]
+        prompt = sum(r.token_usage.prompt_tokens for r in mine)
+        completion = sum(r.token_usage.completion_tokens for r in mine)
+        price = price_of(name, is_local=name.startswith(LOCAL_PREFIX))
+        costs.append(ModelCost(
+            model=name, role="policy" if tag == "primary" else "baseline", prompt_tokens=prompt,
+            completion_tokens=completion, usd=None if price is None else price.cost(prompt, completion),
+            price_source=None if price is None else price.source,
+        ))  # fmt: skip
+    for judge in judges:
+        price = price_of(judge.model, is_local=judge.is_local)
+        costs.append(ModelCost(
+            model=judge.model, role="judge", prompt_tokens=judge.prompt_tokens,
+            completion_tokens=judge.completion_tokens,
+            usd=None if price is None else price.cost(judge.prompt_tokens, judge.completion_tokens),
+            price_source=None if price is None else price.source,
+        ))  # fmt: skip
+    return costs
+
+
+def total_cost(costs: Sequence[ModelCost]) -> float | None:
+    """The sum of the known costs; None when no cost is known."""
+    known = [c.usd for c in costs if c.usd is not None]
+    return math.fsum(known) if known else None
 
 
 def run_score(record: RunRecord, fn: str) -> Score:
@@ -87,8 +140,13 @@ def build_eval_result(
     stop_reason: str | None,
     judge: JudgeUsage | None,
     command: Literal["eval", "rescore"] = "eval",
+    interrupted: bool = False,
+    judges: Sequence[JudgeTokens] = (),
+    budget_stop: str | None = None,
 ) -> EvalResult:
-    """Every figure of an eval, from its run records; ``config`` is the run's settings (echoed as is)."""
+    """Every figure of an eval, from its run records; ``config`` is the run's settings (echoed as is).
+
+    ``interrupted``: the records are what a Ctrl-C left, and the result is marked partial (exit code 130)."""
     names = config.eval_fns
     by_tag = {tag: [r for r in records if r.model_tag == tag] for tag, _ in models}
     primary = by_tag["primary"]
@@ -100,18 +158,33 @@ def build_eval_result(
         }
 
     primary_stats = stats_of(primary)
+    costs = model_costs(records, models, judges) if command == "eval" else model_costs((), (), judges)
     problems, exit_code = _problems(primary_stats, primary, config.fail_under, stop_reason)
+    if budget_stop is not None and not interrupted:
+        stop_reason = budget_stop
+        problems = [f"stopped by {budget_stop}; {len(records)} of {expected_items} runs done: continue with "
+                    f"--resume {log_path} and a higher --max-cost", *problems]  # fmt: skip
+        exit_code = EXIT_FAILED
+    if interrupted:
+        stop_reason = "interrupted (Ctrl-C)"
+        problems = [f"interrupted (Ctrl-C) after {len(records)} of {expected_items} runs: these results are "
+                    f"partial; continue with --resume {log_path}"]  # fmt: skip
+        exit_code = EXIT_INTERRUPTED
     summary = EvalSummary(
         total_rows=len(row_indices),
         total_runs=len(primary),
         expected_runs=len(row_indices) * config.n_runs,
-        failed_runs=sum(1 for r in primary if not r.success),
+        failed_runs=sum(1 for r in primary if not r.answered),
+        end_states=end_state_counts([r.end_state for r in primary]),
         stopped_early=stop_reason is not None and len(records) < expected_items,
         stop_reason=stop_reason,
+        interrupted=interrupted,
         eval_fns=primary_stats,
         total_tokens=sum(r.tokens for r in primary),
         total_duration_ms=round(wall_ms, 1),
         judge_usage=judge,
+        cost=costs,
+        total_cost_usd=total_cost(costs),
         problems=problems,
     )
     rows = []
@@ -127,7 +200,8 @@ def build_eval_result(
                 model=display,
                 model_tag=tag,
                 total_runs=len(by_tag[tag]),
-                failed_runs=sum(1 for r in by_tag[tag] if not r.success),
+                failed_runs=sum(1 for r in by_tag[tag] if not r.answered),
+                end_states=end_state_counts([r.end_state for r in by_tag[tag]]),
                 total_tokens=sum(r.tokens for r in by_tag[tag]),
                 total_duration_ms=round(sum(r.duration_ms for r in by_tag[tag]), 1),
                 eval_fns=stats_of(by_tag[tag]),
@@ -157,8 +231,9 @@ def _run_result(record: RunRecord) -> EvalRunResult:
     return EvalRunResult(
         run_index=record.run_index,
         model_tag=record.model_tag,
-        success=record.success,
-        error=record.error,
+        success=record.answered,
+        end_state=record.end_state,
+        error=record.why_no_answer,
         finish_reason=record.finish_reason,
         seed=record.seed,
         scores=record.scores,

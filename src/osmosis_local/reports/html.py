@@ -8,8 +8,11 @@ and the drill-down from a JSON data block with ``textContent`` only, so text fro
 
 from __future__ import annotations
 
+import contextlib
+import datetime
 import html
 import json
+import re
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -17,8 +20,8 @@ from typing import Any
 
 from osmosis_local.config.settings import FailUnder
 from osmosis_local.errors import LogReadError
-from osmosis_local.log.records import RunRecord
-from osmosis_local.log.results import EvalResult
+from osmosis_local.log.records import END_STATE_LABELS, RunRecord
+from osmosis_local.log.results import EvalResult, ModelCost
 from osmosis_local.log.summary import build_eval_result
 from osmosis_local.log.transcript import read_log
 
@@ -112,11 +115,14 @@ def _grid(result: EvalResult, fn: str) -> str:
             if run.model_tag != "primary":
                 continue
             score = run.scores.get(fn)
-            state = "failed" if not run.success else "error" if fn in run.score_errors else f"{score:.3g}"
+            failed = run.end_state == "error"
+            state = "failed" if failed else "score error" if fn in run.score_errors else f"{score:.3g}"
+            if run.end_state in ("out_of_turns", "cut_off"):
+                state += f" ({run.end_state.replace('_', ' ')})"
             key = f"row-{row.row_index}/run-{run.run_index}/{run.model_tag}"
             parts.append(
                 f'<rect class="cell" data-key="{html.escape(key)}" x="{left + run.run_index * (cell + 2)}" y="{y}" '
-                f'width="{cell}" height="{cell}" fill="{_color(score) if run.success else "#111827"}" '
+                f'width="{cell}" height="{cell}" fill="{"#111827" if failed else _color(score)}" '
                 f'stroke="{"#7c3aed" if fn in run.score_errors else "none"}" stroke-width="2">'
                 f"<title>row {row.row_index} run {run.run_index}: {html.escape(state)}</title></rect>"
             )
@@ -141,9 +147,16 @@ def _baseline_bars(result: EvalResult) -> str:
                             f"<title>{name}: {count}</title></rect>")  # fmt: skip
             x += w
         short = html.escape(fn.rpartition(":")[2])
+        delta = "" if c.mean_delta is None else f"mean diff {c.mean_delta:+.3f}"
+        if c.mean_delta_ci95_low is not None and c.mean_delta_ci95_high is not None:
+            delta += f" [{c.mean_delta_ci95_low:+.3f}, {c.mean_delta_ci95_high:+.3f}]"
+        if c.p_value is not None:
+            delta += f", p {'<0.001' if c.p_value < 0.001 else f'{c.p_value:.3f}'}"
         out.append(
-            f'<svg class="chart" viewBox="0 0 360 60"><text x="10" y="16" class="t">{short}: '
+            f'<figure><svg class="chart" viewBox="0 0 360 60"><text x="10" y="16" class="t">{short}: '
             f"{c.wins} wins / {c.ties} ties / {c.losses} losses vs baseline</text>{''.join(segments)}</svg>"
+            f"<figcaption>{html.escape(delta)} (primary − baseline, paired by row and run; "
+            f"{html.escape(c.p_value_method)})</figcaption></figure>"
         )
     return "".join(out)
 
@@ -160,7 +173,8 @@ def _run_data(records: Sequence[RunRecord], result: EvalResult) -> list[dict[str
     for r in sorted(records, key=lambda r: (r.row_index, r.run_index, r.model_tag != "primary")):
         data.append({
             "key": r.key, "row": r.row_index, "run": r.run_index, "tag": r.model_tag, "model": r.model,
-            "success": r.success, "error": r.error, "finish": r.finish_reason, "scores": r.scores,
+            "success": r.answered, "state": r.end_state, "label": END_STATE_LABELS[r.end_state],
+            "error": r.why_no_answer, "finish": r.finish_reason, "scores": r.scores,
             "score_errors": r.score_errors, "ms": r.duration_ms, "tokens": r.tokens, "answer": r.answer,
             "truth": r.ground_truth, "changed": changed.get(r.key, []), "seed": r.seed,
             "tools": [t.model_dump() for t in r.tool_calls], "messages": r.messages,
@@ -168,16 +182,44 @@ def _run_data(records: Sequence[RunRecord], result: EvalResult) -> list[dict[str
     return data
 
 
-def _summary_table(result: EvalResult) -> str:
+def _wall_time(result: EvalResult, records: Sequence[RunRecord]) -> str:
+    """The eval's wall time; for a log (which does not record it) the span from the first run's start to the last
+    run's end."""
+    if result.summary.total_duration_ms:
+        return f"{result.summary.total_duration_ms / 1000:.1f} s"
+    spans = []
+    for r in records:
+        with contextlib.suppress(ValueError):
+            start = datetime.datetime.fromisoformat(r.started_at).timestamp()
+            spans.append((start, start + r.duration_ms / 1000))
+    if not spans:
+        return "not recorded"
+    wall = max(end for _, end in spans) - min(start for start, _ in spans)
+    return f"{wall:.1f} s from the first run's start to the last run's end ({len(spans)} runs)"
+
+
+def cost_text(costs: Sequence[ModelCost], total: float | None) -> str:
+    """The cost per model and in all; an unknown price says n/a."""
+    if not costs:
+        return "not recorded (a log holds the policy's tokens: view its eval's -o file for every cost)"
+    usd = lambda v: "n/a (no price known)" if v is None else f"${v:.4f}"  # noqa: E731
+    return f"{usd(total)} in all: " + ", ".join(f"{c.model} ({c.role}) {usd(c.usd)}" for c in costs)
+
+
+def _summary_table(result: EvalResult, records: Sequence[RunRecord]) -> str:
     s, c = result.summary, result.config
     facts = [
         ("Command", result.command), ("Model", c.model + (f" ({c.base_url})" if c.base_url else "")),
-        ("Baseline", c.baseline_model or "–"), ("Dataset", f"{c.dataset} (sha256 {(c.dataset_sha256 or '?')[:12]}…)"),
-        ("Rows × runs", f"{s.total_rows} × {c.n_runs} = {s.total_runs} runs ({s.failed_runs} failed)"),
-        ("Settings", f"max turns {c.max_turns}, temperature {c.temperature}, top p {c.top_p}, "
-                     f"max tokens {c.max_tokens}, seed {c.seed}, pass threshold {c.pass_threshold}"),
+        ("Baseline", c.baseline_model or "none"),
+        ("Dataset", f"{c.dataset} (sha256 {(c.dataset_sha256 or '?')[:12]}…)"),
+        ("Rows × runs", f"{s.total_rows} × {c.n_runs} = {s.total_runs} runs"),
+        ("End states", ", ".join(f"{state.replace('_', ' ')} {count}" for state, count in s.end_states.items())),
+        ("Settings", ", ".join(f"{name} {'not set' if value is None else value}" for name, value in (
+            ("max turns", c.max_turns), ("temperature", c.temperature), ("top p", c.top_p),
+            ("max tokens", c.max_tokens), ("seed", c.seed), ("pass threshold", c.pass_threshold)))),
         ("Tokens", f"{s.total_tokens} policy" + (f", {s.judge_usage.total_tokens} judge" if s.judge_usage else "")),
-        ("Time", f"{s.total_duration_ms / 1000:.1f} s" if s.total_duration_ms else "–"),
+        ("Cost", cost_text(s.cost, s.total_cost_usd)),
+        ("Time", _wall_time(result, records)),
         ("Transcript", result.transcript_log),
     ]  # fmt: skip
     if c.rescore_of:
@@ -189,13 +231,14 @@ def _summary_table(result: EvalResult) -> str:
     for name, st in s.eval_fns.items():
         passk = ", ".join(f"pass@{k} {v:.3f}" for k, v in st.pass_at().items()) or "–"
         fmt = lambda v: "–" if v is None else f"{v:.3f}"  # noqa: E731
+        interval = "–" if st.ci95_low is None or st.ci95_high is None else f"[{st.ci95_low:.3f}, {st.ci95_high:.3f}]"
         fn_rows.append(
-            f"<tr><td>{html.escape(name)}</td><td>{fmt(st.mean)}</td><td>{fmt(st.mean_all_runs)}</td>"
+            f"<tr><td>{html.escape(name)}</td><td>{fmt(st.mean)}</td><td>{interval}</td><td>{fmt(st.mean_all_runs)}</td>"
             f"<td>{st.scored}</td><td>{st.errors}</td><td>{st.unscored}</td><td>{html.escape(passk)}</td></tr>"
         )
     return (
         f'<table class="facts">{rows}</table><table class="fns"><tr><th>Eval function</th><th>Mean (scored)</th>'
-        f"<th>Mean (all runs)</th><th>Scored</th><th>Errors</th><th>Unscored</th><th>pass@k</th></tr>"
+        f"<th>95% CI</th><th>Mean (all runs)</th><th>Scored</th><th>Errors</th><th>Unscored</th><th>pass@k</th></tr>"
         f"{''.join(fn_rows)}</table>"
     )
 
@@ -223,10 +266,22 @@ def render_report(result: EvalResult, records: Sequence[RunRecord]) -> str:
     # No "<", ">" or "&" at all inside the data block: it cannot close (or open) a tag whatever the text.
     data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     title = html.escape(f"osmosis-local report: {result.config.model} on {Path(result.config.dataset).name}")
-    return _page_template().format(title=title, summary=_summary_table(result), charts="".join(charts),
-                        baseline=_baseline_bars(result), grids=grids, data=data)  # fmt: skip
+    return fill_template(_page_template(), title=title, summary=_summary_table(result, records), charts="".join(charts),
+                         baseline=_baseline_bars(result), grids=grids, data=data)  # fmt: skip
+
+
+_SLOT = re.compile(r"\{\{(\w+)\}\}")
+
+
+def fill_template(template: str, **slots: str) -> str:
+    """``{{name}}`` slots filled in one pass: the page's CSS and script are written as they run (no doubled
+    braces, no escapes re-read), and text put in a slot is never searched for slots again."""
+    missing = set(_SLOT.findall(template)) - slots.keys()
+    if missing:
+        raise KeyError(f"report template slots without a value: {sorted(missing)}")
+    return _SLOT.sub(lambda m: slots[m.group(1)], template)
 
 
 def _page_template() -> str:
-    """The page around the data (report_template.html, a `str.format` template: literal braces doubled)."""
+    """The page around the data (report_template.html, with ``{{name}}`` slots)."""
     return resources.files("osmosis_local.reports").joinpath("report_template.html").read_text(encoding="utf-8")

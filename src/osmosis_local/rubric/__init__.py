@@ -10,6 +10,15 @@ from __future__ import annotations
 
 from osmosis_local.rubric.judge import aevaluate_rubric, evaluate_rubric
 from osmosis_local.rubric.keys import DEFAULT_API_KEY_ENV
-from osmosis_local.rubric.usage import judge_usage, reset_judge_usage
+from osmosis_local.rubric.usage import (
+    ModelTally,
+    judge_tokens_by_model,
+    judge_tokens_since,
+    judge_usage,
+    reset_judge_usage,
+)
 
-__all__ = ["DEFAULT_API_KEY_ENV", "aevaluate_rubric", "evaluate_rubric", "judge_usage", "reset_judge_usage"]
+__all__ = [
+    "DEFAULT_API_KEY_ENV", "ModelTally", "aevaluate_rubric", "evaluate_rubric", "judge_tokens_by_model",
+    "judge_tokens_since", "judge_usage", "reset_judge_usage",
+]  # fmt: skip

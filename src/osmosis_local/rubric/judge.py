@@ -158,11 +158,18 @@ def _call_error(spec: JudgeSpec, exc: LLMCallError) -> ProviderRequestError:
     return ProviderRequestError(spec.provider, spec.model, detail)
 
 
+def judge_model_name(spec: JudgeSpec) -> str:
+    """The judge's model as prices are looked up: ``local/...``, a bare OpenAI name, or ``provider/model``."""
+    if spec.local_model is not None:
+        return spec.local_model
+    return spec.model if spec.provider == "openai" else f"{spec.provider}/{spec.model}"
+
+
 def _finish(plan: _Plan, reply: ModelReply, details: bool) -> Any:
     spec = plan.spec
     secrets = _secrets(spec)
     prompt_tokens, completion_tokens = reply.prompt_tokens, reply.completion_tokens
-    record_call(prompt_tokens, completion_tokens)
+    record_call(prompt_tokens, completion_tokens, judge_model_name(spec), is_local=spec.local_model is not None)
     raw: Any = reply.raw
     try:
         verdict = verdict_from_response(raw)

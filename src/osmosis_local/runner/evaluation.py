@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import math
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from osmosis_local.content.dataset import DatasetRow
 from osmosis_local.errors import SettingsMismatchError
 from osmosis_local.log.records import LogHeader, RunRecord, run_key
 from osmosis_local.log.results import EvalResult
-from osmosis_local.log.summary import build_eval_result, judge_delta
+from osmosis_local.log.summary import build_eval_result, judge_delta, model_costs, record_cost, total_cost
 from osmosis_local.log.transcript import RunLog, default_log_path, read_log
 from osmosis_local.redaction import Redactor
 from osmosis_local.runner.session import ModelChoice, RunHooks, Session, deliver_results, open_session
@@ -70,6 +71,7 @@ class EvalPlan:
     total: int
     resumed: int
     redactor: Redactor
+    pass_threshold: float = 1.0
 
 
 class EvalHooks(RunHooks):
@@ -100,6 +102,30 @@ class _Item:
 class _Progress:
     records: dict[str, RunRecord] = field(default_factory=dict)
     stop_reason: str | None = None
+    budget_stop: str | None = None  # why --max-cost stopped the eval
+    in_flight: int = 0
+    new_runs: int = 0  # runs finished by this invocation (the average cost per run is over these)
+    new_cost: float = 0.0
+
+    def spent(self, session: Session[EvalConfig]) -> tuple[float, float]:
+        """Dollars the eval has spent: every run in the log (resumed ones included); and this session's judges."""
+        policy = math.fsum(cost for r in self.records.values() if (cost := record_cost(r)) is not None)
+        return policy, total_cost(model_costs((), (), session.judge_tokens())) or 0.0
+
+    def over_budget(self, session: Session[EvalConfig]) -> bool:
+        """Starting one more run would likely pass --max-cost: what is spent, plus what the runs in flight and
+        the next one will cost at the average so far, reaches it."""
+        limit = session.config.max_cost
+        if limit is None:
+            return False
+        policy, judges = self.spent(session)
+        spent = policy + judges
+        average = (self.new_cost + judges) / self.new_runs if self.new_runs else 0.0
+        if spent + average * (self.in_flight + 1) < limit:
+            return False
+        self.budget_stop = (f"--max-cost ${limit:g}: ${spent:.6g} spent, and another run would likely pass it "
+                            f"(${average:.6g} a run so far)")  # fmt: skip
+        return True
 
 
 def _resumable_runs(config: EvalConfig, resolved: EvalConfig) -> tuple[dict[str, RunRecord], bool]:
@@ -146,8 +172,6 @@ async def aevaluate(config: EvalConfig, hooks: EvalHooks | None = None) -> EvalR
 async def _run(
     hooks: EvalHooks, session: Session[EvalConfig], done: dict[str, RunRecord], has_header: bool
 ) -> EvalResult:
-    from osmosis_local.rubric import judge_usage
-
     config = session.config
     warnings = list(session.warnings)
     batch_size = config.batch_size
@@ -179,9 +203,34 @@ async def _run(
             total=len(items),
             resumed=len(items) - len(todo),
             redactor=session.redactor,
+            pass_threshold=config.pass_threshold,
         )
     )
     started = time.perf_counter()
+    try:
+        await _roll_out(session, progress, todo, items, log_path, has_header, batch_size, hooks)
+    except asyncio.CancelledError:  # Ctrl-C (asyncio.run cancels this task; it raises KeyboardInterrupt after)
+        partial = _result(session, progress, items, log_path, started, interrupted=True)
+        deliver_results(partial, config.output, session.redactor, hooks)
+        raise
+    result = deliver_results(_result(session, progress, items, log_path, started), config.output,
+                             session.redactor, hooks)  # fmt: skip
+    hooks.finished(result)
+    return result
+
+
+async def _roll_out(
+    session: Session[EvalConfig],
+    progress: _Progress,
+    todo: list[_Item],
+    items: list[_Item],
+    log_path: Path,
+    has_header: bool,
+    batch_size: int,
+    hooks: EvalHooks,
+) -> None:
+    """Run the ``todo`` items on ``batch_size`` workers, logging each run as it finishes."""
+    config = session.config
     with RunLog(log_path, redactor=session.redactor) as log:
         if not has_header:
             log.write_header(LogHeader(command="eval", settings=config))
@@ -193,32 +242,51 @@ async def _run(
 
         async def worker(index: int) -> None:
             await asyncio.sleep(index * spacing)
-            while progress.stop_reason is None:
-                try:
-                    item = queue.get_nowait()
-                except asyncio.QueueEmpty:
+            while progress.stop_reason is None and progress.budget_stop is None:
+                if queue.empty() or progress.over_budget(session):
                     return
-                record = await session.rollout(item.row, command="eval", model=item.model, run_index=item.run_index)
+                item = queue.get_nowait()
+                progress.in_flight += 1
+                try:
+                    record = await session.rollout(item.row, command="eval", model=item.model,
+                                                   run_index=item.run_index)  # fmt: skip
+                finally:
+                    progress.in_flight -= 1
                 log.append(record)  # written whole before it is counted (fsync: in the background)
                 progress.records[item.key] = record
+                progress.new_runs += 1
+                progress.new_cost += record_cost(record) or 0.0
                 hooks.run_finished(record, len(progress.records), len(items))
                 if record.systemic and progress.stop_reason is None:
                     progress.stop_reason = session.redactor(record.error or "systemic provider error")
 
         with frozen_setup_heap():
             await asyncio.gather(*(worker(i) for i in range(min(batch_size, max(1, len(todo))))))
-    wall_ms = (time.perf_counter() - started) * 1000
-    result = build_eval_result(
-        config=config,
+
+
+def _result(
+    session: Session[EvalConfig],
+    progress: _Progress,
+    items: list[_Item],
+    log_path: Path,
+    started: float,
+    *,
+    interrupted: bool = False,
+) -> EvalResult:
+    """The eval's result from the runs done so far (all of them, unless ``interrupted``)."""
+    from osmosis_local.rubric import judge_usage
+
+    return build_eval_result(
+        config=session.config,
         row_indices=[row.row_index for row in session.rows],
         models=[(m.tag, m.display_name) for m in session.models],
         records=list(progress.records.values()),
         expected_items=len(items),
-        wall_ms=wall_ms,
+        wall_ms=(time.perf_counter() - started) * 1000,
         log_path=log_path,
         stop_reason=progress.stop_reason,
         judge=judge_delta(session.judge_usage_at_start, judge_usage()),
+        interrupted=interrupted,
+        judges=session.judge_tokens(),
+        budget_stop=progress.budget_stop,
     )
-    result = deliver_results(result, config.output, session.redactor, hooks)
-    hooks.finished(result)
-    return result

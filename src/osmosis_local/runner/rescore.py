@@ -20,7 +20,7 @@ from osmosis_local.errors import LogReadError, SetupError
 from osmosis_local.llm.provider_keys import key_redactor
 from osmosis_local.log.records import LogHeader, RunRecord
 from osmosis_local.log.results import EvalResult, ScoreChange
-from osmosis_local.log.summary import build_eval_result, fn_stats, judge_delta
+from osmosis_local.log.summary import JudgeTokens, build_eval_result, fn_stats, judge_delta
 from osmosis_local.log.transcript import RunLog, default_log_path, read_log
 from osmosis_local.runner.evaluation import EvalHooks, EvalPlan
 from osmosis_local.runner.scoring import score_run
@@ -102,7 +102,7 @@ def _eval_settings(config: RescoreConfig, path: Path) -> tuple[EvalConfig, list[
 async def arescore(config: RescoreConfig, hooks: EvalHooks | None = None) -> EvalResult:
     """Rescore ``config.log``; raises `SetupError`/`LogReadError` for a log, dataset or eval function that
     cannot be used."""
-    from osmosis_local.rubric import judge_usage
+    from osmosis_local.rubric import judge_tokens_by_model, judge_tokens_since, judge_usage
 
     hooks = hooks or EvalHooks()
     config = config.model_copy(update=absolute_fields(config))
@@ -144,10 +144,10 @@ async def arescore(config: RescoreConfig, hooks: EvalHooks | None = None) -> Eva
         EvalPlan(
             models=[], eval_fns=[(fn.name, fn.mode) for fn in fns], rows=len(row_indices),
             runs_per_row=settings.n_runs, batch_size=config.batch_size, tools=0, warnings=[], log_path=log_path,
-            total=len(records), resumed=0, redactor=redactor,
+            total=len(records), resumed=0, redactor=redactor, pass_threshold=settings.pass_threshold,
         )
     )  # fmt: skip
-    judge_before = judge_usage()
+    judge_before, judge_tokens_before = judge_usage(), judge_tokens_by_model()
     started = time.perf_counter()
     gate = asyncio.Semaphore(max(1, config.batch_size))
     done: list[RunRecord] = []
@@ -173,7 +173,9 @@ async def arescore(config: RescoreConfig, hooks: EvalHooks | None = None) -> Eva
         stop_reason=None,
         judge=judge_delta(judge_before, judge_usage()),
         command="rescore",
-    )
+        judges=[JudgeTokens(name, t.prompt_tokens, t.completion_tokens, t.is_local)
+                for name, t in judge_tokens_since(judge_tokens_before).items()],
+    )  # fmt: skip
     changes = _changes(
         records, done, list(config.eval_fns), row_indices, threshold=settings.pass_threshold, n=settings.n_runs
     )

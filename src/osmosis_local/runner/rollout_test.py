@@ -1,8 +1,8 @@
 """The test core: every row once, sequentially, and which rows reach a final answer (`RolloutTestResult`).
 
-A row passes when its rollout ends with an answer (finish reason ``stop``). Running out of turns while
-still calling tools (``max_turns``) or being cut off (``length``) fails it, because a policy that never
-answers is not a passing set-up; the finish reason is reported either way.
+A row passes when its rollout ends with an answer (end state ``answered``, finish reason ``stop``). Running out
+of turns while still calling tools (``out_of_turns``) or being cut off (``cut_off``) fails it, because a policy
+that never answers is not a passing set-up; `eval` counts runs the same way.
 """
 
 from __future__ import annotations
@@ -13,13 +13,11 @@ from pathlib import Path
 
 from osmosis_local.config.settings import RolloutTestConfig
 from osmosis_local.errors import EXIT_FAILED, EXIT_OK
-from osmosis_local.log.records import LogHeader, RunRecord
+from osmosis_local.log.records import LogHeader, RunRecord, end_state_counts
 from osmosis_local.log.results import RolloutTestResult, RolloutTestRowResult, RolloutTestSummary
 from osmosis_local.log.transcript import RunLog, default_log_path
 from osmosis_local.redaction import Redactor
 from osmosis_local.runner.session import RunHooks, deliver_results, open_session
-
-PASSING_FINISH_REASONS = frozenset({"stop"})
 
 
 class RolloutTestHooks(RunHooks):
@@ -39,18 +37,11 @@ class RolloutTestHooks(RunHooks):
 
 def row_result(record: RunRecord) -> RolloutTestRowResult:
     """A run record as the test verdict of its row."""
-    passed = record.success and record.finish_reason in PASSING_FINISH_REASONS
-    error = record.error
-    if record.success and not passed:
-        error = (
-            "ran out of turns while still calling tools (raise --max-turns?)"
-            if record.finish_reason == "max_turns"
-            else f"the model stopped without a final answer (finish_reason={record.finish_reason}; raise --max-tokens?)"
-        )
     return RolloutTestRowResult(
         row_index=record.row_index,
-        success=passed,
-        error=error,
+        success=record.answered,
+        end_state=record.end_state,
+        error=record.why_no_answer,
         duration_ms=record.duration_ms,
         token_usage=record.token_usage,
         reward=record.reward,
@@ -99,6 +90,7 @@ async def arun_test(config: RolloutTestConfig, hooks: RolloutTestHooks | None = 
                 stopped_early=stopped_early,
                 stop_reason=stop_reason,
                 finish_reasons=dict(Counter(r.finish_reason for r in results)),
+                end_states=end_state_counts([r.end_state for r in results]),
             ),
             results=results,
             transcript_log=str(log_path),

@@ -18,25 +18,29 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from osmosis_local.config.paths import absolute_fields, check_new_log, check_outputs
 from osmosis_local.config.settings import EvalConfig, RunConfig
 from osmosis_local.content.dataset import DatasetRow
 from osmosis_local.content.eval_fns import EvalFn
-from osmosis_local.errors import SetupError
+from osmosis_local.errors import OutputPathError, SetupError
 from osmosis_local.llm.chat_model import EndpointChatModel
 from osmosis_local.llm.provider_keys import key_redactor
 from osmosis_local.llm.retry import LLMCallError
 from osmosis_local.llm.transport import use_llm_client
 from osmosis_local.log.records import RunRecord, TokenUsage, run_key
 from osmosis_local.log.results import EvalResult, RolloutTestResult, write_results
+from osmosis_local.log.summary import JudgeTokens
 from osmosis_local.redaction import Redactor
 from osmosis_local.runner.agent_loop import StepHook, ToolsHook
 from osmosis_local.runner.drivers import McpDriver, RolloutDriver
 from osmosis_local.runner.scoring import score_run
 from osmosis_local.tools.runner import ToolRunner
 from osmosis_local.types import ToolSpec
+
+if TYPE_CHECKING:
+    from osmosis_local.rubric.usage import ModelTally
 
 Command = Literal["test", "eval"]
 ConfigT = TypeVar("ConfigT", bound=RunConfig)
@@ -91,6 +95,11 @@ def ready_outputs(config: ConfigT) -> ConfigT:
     )
     if resume is None and config.log is not None:
         check_new_log(config.log)
+    if resume is not None and not resume.is_file():
+        raise OutputPathError(
+            f"--resume {resume}: no such log ({'a folder' if resume.is_dir() else 'nothing is there'}). --resume "
+            "continues a run from its transcript log; to start a new run in that file, give --log instead"
+        )
     return config
 
 
@@ -129,6 +138,14 @@ class Session(Generic[ConfigT]):
     models: list[ModelChoice]
     redactor: Redactor
     judge_usage_at_start: dict[str, int] = field(default_factory=dict)
+    judge_tokens_at_start: dict[str, ModelTally] = field(default_factory=dict)
+
+    def judge_tokens(self) -> list[JudgeTokens]:
+        """What each judge model spent since the session started (for the cost)."""
+        from osmosis_local.rubric import judge_tokens_since
+
+        spent = judge_tokens_since(self.judge_tokens_at_start)
+        return [JudgeTokens(name, t.prompt_tokens, t.completion_tokens, t.is_local) for name, t in spent.items()]
 
     @property
     def primary(self) -> ModelChoice:
@@ -232,6 +249,17 @@ def _tool_source(config: RunConfig) -> Any:
         raise SetupError(str(exc)) from exc
 
 
+def mcp_url_hint(url: str) -> str:
+    """A hint for an --mcp-url whose path does not end in /mcp, where FastMCP serves by default."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.path.rstrip("/").endswith("/mcp"):
+        return ""
+    guess = urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/mcp"))
+    return f" (FastMCP serves its tools at the path /mcp by default: did you mean {guess}?)"
+
+
 @contextlib.asynccontextmanager
 async def _open_tools(source: Any, timeout_s: float, connect_timeout_s: float) -> AsyncIterator[ToolRunner]:
     """The tool runner of an imported server or of a URL; a server that cannot be reached (or does not answer
@@ -243,7 +271,7 @@ async def _open_tools(source: Any, timeout_s: float, connect_timeout_s: float) -
         if not isinstance(source, str):
             raise
         detail = " ".join(str(exc).split()) or type(exc).__name__
-        raise SetupError(f"Cannot use the MCP server at {source}: {detail[:300]}") from exc
+        raise SetupError(f"Cannot use the MCP server at {source}: {detail[:300]}{mcp_url_hint(source)}") from exc
     try:
         yield runner
     finally:
@@ -368,7 +396,7 @@ async def open_session(
     """
     from osmosis_local.content.dataset import file_sha256
     from osmosis_local.llm.model_names import load_dotenv_upwards
-    from osmosis_local.rubric import judge_usage
+    from osmosis_local.rubric import judge_tokens_by_model, judge_usage
     from osmosis_local.tools.schema import tools_fingerprint
 
     config = ready_outputs(config)
@@ -411,6 +439,7 @@ async def open_session(
                     models=models,
                     redactor=key_redactor([*config.keys(), *(m.api_key for m in models)]),
                     judge_usage_at_start=judge_usage(),
+                    judge_tokens_at_start=judge_tokens_by_model(),
                 )
                 if before_preflight is not None:
                     before_preflight(session)

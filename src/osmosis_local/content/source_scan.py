@@ -10,7 +10,7 @@ import ast
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["ParsedModule", "DecoratedFunction", "parse_module", "module_name"]
+__all__ = ["ParsedModule", "DecoratedFunction", "parse_module", "module_name", "tool_names"]
 
 SCORER_DECORATORS = frozenset({"osmosis_reward", "osmosis_rubric"})
 
@@ -26,6 +26,7 @@ class DecoratedFunction:
     called: bool  # `@osmosis_reward()` rather than `@osmosis_reward`
     params: tuple[str, ...]
     param_lines: dict[str, int] = field(default_factory=dict)
+    registers_as: str | None = None  # a tool's name on the server: `name="..."` of the decorator, else `name`
 
 
 @dataclass
@@ -75,6 +76,25 @@ def _is_tool_decorator(node: ast.expr) -> bool:
     """`@mcp.tool`, `@server.tool(...)`: an attribute named `tool` (a bare `@tool` is too ambiguous)."""
     target = node.func if isinstance(node, ast.Call) else node
     return isinstance(target, ast.Attribute) and target.attr == "tool"
+
+
+def _tool_name(decorator: ast.expr, function: str) -> str:
+    """The name `@mcp.tool(name="x")` registers a tool under (the function's name without a literal one)."""
+    if isinstance(decorator, ast.Call):
+        given = [k.value for k in decorator.keywords if k.arg == "name"] + decorator.args[:1]  # `@mcp.tool("x")`
+        for value in given:
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                return value.value
+    return function
+
+
+def tool_names(folder: Path) -> dict[str, list[tuple[Path, int]]]:
+    """Every tool the ``.py`` files under ``folder`` define with a decorator: name -> [(file, line)]."""
+    found: dict[str, list[tuple[Path, int]]] = {}
+    for path in sorted(folder.rglob("*.py")) if folder.is_dir() else []:
+        for fn in parse_module(path).tools():
+            found.setdefault(fn.registers_as or fn.name, []).append((path, fn.decorator_line))
+    return found
 
 
 def _params(node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[tuple[str, ...], dict[str, int]]:
@@ -146,8 +166,9 @@ def parse_module(path: Path) -> ParsedModule:
                 if kind is None:
                     continue
                 parsed.functions.append(
-                    DecoratedFunction(node.name, kind, node.lineno, decorator.lineno, called, params, lines)
-                )
+                    DecoratedFunction(node.name, kind, node.lineno, decorator.lineno, called, params, lines,
+                                      _tool_name(decorator, node.name) if kind == "tool" else None)
+                )  # fmt: skip
                 if kind == "tool":
                     parsed.registers_tools = True
     parsed.functions.sort(key=lambda f: f.line)
