@@ -117,7 +117,11 @@ def test_new_tool_reward_and_rubric_check_clean_and_the_tool_test_passes(tmp_pat
     with (repo / "mcp" / "tools" / "__init__.py").open("a") as fh:
         fh.write("from tools import word_count  # noqa: F401\n")  # base/ imports its tool modules by name
     report = check_repository(CheckConfig(path=repo, eval_fns=["reward_fn.strict_match:strict_match"]))
-    assert report.findings == [], report.findings
+    # clean but for the placeholders `new` leaves for a person to fill in: one warning per file, at the first
+    todos = [(f.code, f.file, f.line) for f in report.findings]
+    assert todos == [("scaffold-todo", "mcp/tools/word_count.py", 1),
+                     ("scaffold-todo", "reward_rubric/second_judge.py", 14)], report.findings  # fmt: skip
+    assert report.ok
     assert "word_count" in {t.name for t in report.tools}
     assert {"reward_fn.strict_match:strict_match", "reward_rubric.second_judge:second_judge"} <= {
         s.spec for s in report.scorers
@@ -136,7 +140,12 @@ def test_new_tool_in_the_real_layout_is_registered_without_edits(tmp_path):
     assert run_cli("new", "tool", "echo_text", "--path", str(repo)).returncode == 0
     report = check_repository(CheckConfig(path=repo, serve=False))
     assert "echo_text" in {t.name for t in report.tools}
-    assert not [f for f in report.findings if f.area == "mcp"]
+    assert [f.code for f in report.findings if f.area == "mcp"] == ["scaffold-todo"]
+    tool = repo / "mcp" / "tools" / "echo_text.py"
+    tool.write_text(tool.read_text().replace("TODO: say what it is for.", "Echo text back, stripped.").replace(
+        "TODO: say what echo_text does and what it returns;", "Return the text without surrounding spaces;"))
+    report = check_repository(CheckConfig(path=repo, serve=False))
+    assert not [f for f in report.findings if f.area == "mcp"]  # filled in: clean
 
 
 @pytest.mark.parametrize(
@@ -242,3 +251,26 @@ def test_a_port_written_into_main_py_that_is_busy_skips_the_served_comparison(tm
     (finding,) = report.findings
     assert (finding.code, finding.severity) == ("mcp-serve-skipped", "warning")
     assert f"port {port}, which is in use" in finding.message
+
+
+def test_the_text_report_lists_findings_under_their_folder_one_per_cause_wrapped_at_words(tmp_path):
+    import io
+
+    from rich.console import Console
+
+    from osmosis_local.cli.check_report import render_report
+
+    report = check_repository(CheckConfig(path=build_fixture("reward_gameable", tmp_path), serve=False))
+    gamed = [f for f in report.findings if "gamed answer" in f.message]
+    assert len(gamed) == 1 and "7 kinds of gamed answer" in gamed[0].message  # one finding for one cause
+    screen = io.StringIO()
+    render_report(report, Console(file=screen, width=80, highlight=False, soft_wrap=True, color_system=None))
+    lines = screen.getvalue().splitlines()
+    assert all(len(line) <= 80 for line in lines), max(lines, key=len)
+    block = lines[lines.index(next(line for line in lines if line.startswith("reward_fn/"))):]
+    assert block[1].startswith("  ! warning reward_fn/exact.py:7  ")  # under reward_fn/, not "reward probes"
+    words = " ".join(" ".join(lines).split())
+    assert "(markers-wrong-then-right) '#### 6\\n#### 5' scored 1" in words  # no word was cut in two
+    assert next(line for line in lines if line.startswith("reward probes")).endswith(
+        "(listed under each reward's folder)"
+    )

@@ -34,14 +34,17 @@ def test_step_inspect_and_finish_a_row_then_quit() -> None:
     assert "square_root(x)" in out or "add(a, b)" in out  # the t command listed tools
     assert "Commands: [n]ext" in out  # ? printed help
     assert "Unknown command 'bogus'" in out
-    assert "Status: COMPLETED" in out and "Finish reason: stop" in out
-    assert "[2] assistant" in out  # m after the row showed the numbered history
+    assert "=== Row 4 finished: OK (answered) ===" in out and "Status: OK" in out and "Finish reason: stop" in out
+    assert "[2] assistant: (tool calls only)" in out  # m showed the call-only message as its calls, never None
+    assert "None" not in out
+    assert "[ground truth] " in out and "Ground truth: " in out
 
 
 def test_row_jump_abort_and_invalid_rows() -> None:
-    done = run_session("row 7\nq\n\n999\nq\n", "--row", "3")
+    done = run_session("row 77\nrow 7\nq\n\n999\nq\n", "--row", "3")
     assert done.returncode == 0, done.stderr
     out = done.stdout
+    assert "There is no row 77 in this run (rows 0-19)." in out
     assert "Row 3 abandoned; jumping to row 7." in out
     assert "=== Row 7 ===" in out
     assert "Status: FAILED (Aborted by user)" in out
@@ -52,3 +55,19 @@ def test_out_of_range_start_row_and_eof_quits_cleanly() -> None:
     done = run_session("", "--row", "500")
     assert done.returncode == 0
     assert "Invalid row index 500. Valid range: 0-19" in done.stdout
+
+
+def test_tool_descriptions_are_wrapped_not_cut() -> None:
+    import contextlib
+    import io
+
+    from osmosis_local.cli.interactive import _print_tools
+
+    long = "Round a number half away from zero. " * 6
+    tool = {"type": "function", "function": {"name": "round_number", "description": long,
+                                              "parameters": {"properties": {"x": {}, "decimals": {}}}}}  # fmt: skip
+    screen = io.StringIO()
+    with contextlib.redirect_stdout(screen):
+        _print_tools([tool])  # type: ignore[list-item]
+    text = screen.getvalue()
+    assert len(text.splitlines()) > 1 and " ".join(text.split()).endswith(long.strip())

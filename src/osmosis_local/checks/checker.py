@@ -28,6 +28,7 @@ from osmosis_local.checks.mcp_checks import check_mcp
 from osmosis_local.checks.places import exception_place, one_line
 from osmosis_local.checks.reward_probes import DEFAULT_PROBE_ROWS, probe_set, run_probes
 from osmosis_local.checks.rollout_checks import check_rollout_server
+from osmosis_local.checks.scaffold_todos import check_scaffold_todos
 from osmosis_local.checks.scorer_checks import LoadedScorer, check_scorers, scorer_mode
 from osmosis_local.checks.watchdog import DEFAULT_STEP_TIMEOUT_S, Stuck, Watchdog
 from osmosis_local.content.dataset import DatasetRow
@@ -141,6 +142,7 @@ def check_repository(
         return watchdog.step(what, area, deadline=deadline) if watchdog is not None else contextlib.nullcontext()
 
     check_links(repo, areas)
+    check_scaffold_todos(repo, areas)
 
     with forget_imports_under(repo / "mcp"), step("checking mcp/ (its tools, and serving main.py)", "mcp", False):
         progress.tools = check_mcp(repo, areas["mcp"], serve=config.serve,

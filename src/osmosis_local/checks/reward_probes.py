@@ -251,32 +251,51 @@ def run_probes(
                 if not ok and sprayed.score is not None:
                     failures.setdefault(SPRAY.name, []).append(outcome)
                     memory[scorer.info.spec, row.row_index] = gate.score
-        for name, failed in failures.items():
-            first = failed[0]
-            got = first.error or f"scored {first.score:g}"
-            if first.kind == "no_better_than_memory":
-                message = (
-                    f"{scorer.info.spec} rewards spraying tool calls: {first.answer} {got} on row {first.row_index}, "
-                    f"more than the answer alone ({memory[first.spec, first.row_index]:g}) ({len(failed)} rows)"
-                )
-                hint = "weigh only the tool calls the answer uses, or cap what many calls earn"
-            elif first.kind == "must_not_score":
-                message = (
-                    f"{scorer.info.spec} rewards a gamed answer ({name}): {first.answer[:80]!r} {got} on row "
-                    f"{first.row_index} ({len(failed)} rows)"
-                )
-                hint = "make the reward refuse it: an RL policy will find and exploit it"
-            else:
-                message = (
-                    f"{scorer.info.spec} gives a correct answer 0 ({name}): {first.answer[:80]!r} {got} on "
-                    f"row {first.row_index} ({len(failed)} rows)"
-                )
-                hint = "accept this way of writing the number, or state the exact format in the system prompt"
-            findings.warning(
-                "probe-near-miss" if first.kind == "must_score" else "probe-scored",
-                message,
-                hint,
-                scorer.info.file,
-                scorer.info.line,
-            )
+        _report_failures(scorer, failures, memory, findings)
     return outcomes
+
+
+SHOWN_EXAMPLES = 3  # per finding: the kinds beyond these are named, not shown
+
+
+def _report_failures(
+    scorer: LoadedScorer,
+    failures: dict[str, list[ProbeOutcome]],
+    memory: dict[tuple[str, int], float],
+    findings: Findings,
+) -> None:
+    """One finding per cause: every gamed answer the reward pays for in one warning, every correct answer it
+    refuses in another (each kind named, the first few with an example), spraying in a third."""
+    spec = scorer.info.spec
+    by_kind: dict[str, list[tuple[str, list[ProbeOutcome]]]] = {}
+    for name, failed in failures.items():
+        by_kind.setdefault(failed[0].kind, []).append((name, failed))
+    for kind, named in by_kind.items():
+        if kind == "no_better_than_memory":
+            first = named[0][1][0]
+            got = first.error or f"scored {first.score:g}"
+            message = (
+                f"{spec} rewards spraying tool calls: {first.answer} {got} on row {first.row_index}, more than "
+                f"the answer alone ({memory[first.spec, first.row_index]:g}) ({len(named[0][1])} rows)"
+            )
+            hint = "weigh only the tool calls the answer uses, or cap what many calls earn"
+        else:
+            examples = []
+            for name, failed in named[:SHOWN_EXAMPLES]:
+                first = failed[0]
+                got = first.error or f"scored {first.score:g}"
+                examples.append(f"({name}) {first.answer[:80]!r} {got} on row {first.row_index} ({len(failed)} rows)")
+            more = [f"({name})" for name, _ in named[SHOWN_EXAMPLES:]]
+            listing = "; ".join(examples) + (f"; and {', '.join(more)}" if more else "")
+            if kind == "must_not_score":
+                what = "a gamed answer" if len(named) == 1 else f"{len(named)} kinds of gamed answer"
+                message = f"{spec} rewards {what}: {listing}"
+                hint = "make the reward refuse them: an RL policy will find and exploit each one"
+            else:
+                what = "a correct answer" if len(named) == 1 else f"correct answers written {len(named)} ways"
+                message = f"{spec} gives {what} 0: {listing}"
+                hint = "accept these ways of writing the number, or state the exact format in the system prompt"
+        findings.warning(
+            "probe-near-miss" if kind == "must_score" else "probe-scored", message, hint, scorer.info.file,
+            scorer.info.line,
+        )  # fmt: skip

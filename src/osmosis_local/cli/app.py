@@ -26,6 +26,7 @@ from osmosis_local.cli import (
     view_command,
 )
 from osmosis_local.cli.config_file import ConfigFileError, apply_config_file, config_path_in
+from osmosis_local.cli.help_text import document_commands
 from osmosis_local.errors import EXIT_INTERRUPTED, EXIT_USAGE
 
 COMMANDS = (
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     for command in COMMANDS:
         command.add_parser(commands)
     _remember_own_parsers(parser)
+    document_commands(parser)
     return parser
 
 
@@ -72,8 +74,8 @@ def _remember_own_parsers(parser: argparse.ArgumentParser) -> None:
                 _remember_own_parsers(sub)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+def parse_command_line(argv: Sequence[str]) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
+    """The parser and the parsed arguments; a ``--config`` file's values are the command's defaults first."""
     parser = build_parser()
     config = config_path_in(argv)
     command = _command_parser(parser, argv)
@@ -82,7 +84,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             apply_config_file(command, config)
         except ConfigFileError as exc:
             command.error(str(exc))
-    args = parser.parse_args(argv)
+    return parser, parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser, args = parse_command_line(list(sys.argv[1:] if argv is None else argv))
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE

@@ -90,7 +90,8 @@ def add_rollout_arguments(parser: argparse.ArgumentParser, *, model_required: bo
     """The flags of `test` and `eval`: what to run, the model, the output."""
     source = parser.add_argument_group("what to run")
     source.add_argument(
-        "--mcp", metavar="DIR", help="directory with main.py that builds a FastMCP instance (e.g. ./mcp)"
+        "--mcp", metavar="DIR", help="directory with main.py that builds a FastMCP instance (e.g. ./mcp); one of "
+        "--mcp, --mcp-url, -m and --rollout-server is required"
     )
     source.add_argument(
         "--mcp-url", metavar="URL", help="instead of --mcp: a running MCP server over streamable HTTP, e.g. "

@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import textwrap
 
 from rich.console import Console
 from rich.text import Text
 
 from osmosis_local.checks import CheckConfig, CheckReport, check_repository
-from osmosis_local.checks.findings import AREAS
+from osmosis_local.checks.findings import AREAS, Area, Finding
+from osmosis_local.checks.links import CONTENT_FOLDERS
 from osmosis_local.llm.provider_keys import key_redactor
 from osmosis_local.redaction import Redactor
 from osmosis_local.safe_text import model_json, strip_controls
@@ -33,16 +35,42 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
+def _folder(finding: Finding) -> Area:
+    """Where a finding is listed: the content folder its file is in (a probe's finding under its reward's
+    folder), else its own area."""
+    return CONTENT_FOLDERS.get((finding.file or "").split("/", 1)[0], finding.area)
+
+
+def _wrapped(parts: list[tuple[str, str]], width: int, indent: int = 12) -> Text:
+    """(text, style) parts as one paragraph wrapped at word boundaries to ``width``, later lines indented."""
+    plain = "".join(text for text, _ in parts)
+    lines = textwrap.wrap(plain, width=max(40, width), subsequent_indent=" " * indent, break_long_words=False,
+                          break_on_hyphens=False, drop_whitespace=True) or [plain]  # fmt: skip
+    lead = len(plain) - len(plain.lstrip(" "))
+    text = Text(" " * lead + "\n".join(lines).lstrip(" "))
+    offset = 0
+    for chunk, style in parts:  # the styled parts are on the first line (the mark and the place)
+        if style:
+            text.stylize(style, offset, offset + len(chunk))
+        offset += len(chunk)
+    return text
+
+
 def render_report(report: CheckReport, console: Console) -> None:
-    """Findings grouped by folder, each with its place and hint, then a summary line."""
+    """Findings grouped by the folder they are about, each with its place and hint (wrapped at word
+    boundaries), then a summary line."""
+    failed_probes = sum(not p.ok for p in report.probes)
     for area in AREAS:
-        items = [f for f in report.findings if f.area == area]
+        items = [f for f in report.findings if _folder(f) == area]
         errors = sum(f.severity == "error" for f in items)
         status = (
             Text("not checked (the check stopped before it)", style="bold red")
             if area in report.unchecked
             else Text("not run (no probe-able reward, or no valid rows)", style="dim")
             if area == "probes" and not items and not report.probes
+            else Text(f"{_count(len(report.probes), 'probe')}, {failed_probes} failed (listed under each "
+                      "reward's folder)", style="yellow")  # fmt: skip
+            if area == "probes" and not items and failed_probes
             else Text("none (Local Rollout only)", style="dim")
             if area == "rollout_server" and not items and report.agent_loop is None
             else Text("ok", style="green")
@@ -56,8 +84,10 @@ def render_report(report: CheckReport, console: Console) -> None:
         for finding in items:
             mark = ("  ✗ error   ", "red") if finding.severity == "error" else ("  ! warning ", "yellow")
             place = strip_controls(finding.place) + "  " if finding.place else ""
-            console.print(Text.assemble(mark, (place, "cyan"), strip_controls(finding.message)))
-            console.print(Text.assemble("            fix: ", (strip_controls(finding.hint), "dim")))
+            console.print(_wrapped([mark, (place, "cyan"), (strip_controls(finding.message), "")], console.width),
+                          soft_wrap=True)  # fmt: skip
+            console.print(_wrapped([("            fix: ", ""), (strip_controls(finding.hint), "dim")], console.width,
+                                   indent=17), soft_wrap=True)  # fmt: skip
     failed = sum(not p.ok for p in report.probes)
     rows = sum(d.rows for d in report.datasets)
     summary = (
@@ -68,7 +98,8 @@ def render_report(report: CheckReport, console: Console) -> None:
     )
     if report.unchecked:
         summary += f"; stopped early, {_count(len(report.unchecked), 'area')} not checked"
-    console.print(Text(summary, style="bold red" if report.errors else "bold green"))
+    console.print(_wrapped([(summary, "bold red" if report.errors else "bold green")], console.width, indent=2),
+                  soft_wrap=True)  # fmt: skip
 
 
 def _redactor() -> Redactor:

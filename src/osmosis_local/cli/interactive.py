@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -15,7 +17,7 @@ from osmosis_local.cli.format import format_duration
 from osmosis_local.config.settings import RolloutTestConfig
 from osmosis_local.errors import SetupError
 from osmosis_local.llm.base import ModelReply
-from osmosis_local.log.records import ToolCallRecord
+from osmosis_local.log.records import END_STATE_LABELS, ToolCallRecord
 from osmosis_local.runner.session import RunHooks, Session, open_session
 from osmosis_local.safe_text import safe_str, strip_controls
 from osmosis_local.types import Message, ToolSpec
@@ -47,17 +49,22 @@ def _print_messages(messages: Sequence[Mapping[str, Any]]) -> None:
     for i, message in enumerate(messages):
         role = message.get("role")
         label = f"tool {names.get(message.get('tool_call_id'), '?')}" if role == "tool" else role
-        say(f"  [{i}] {label}: {message.get('content')}")
+        content = message.get("content")
+        text = "" if content is None else content if isinstance(content, str) else json.dumps(content)
+        say(f"  [{i}] {label}:" + (f" {text}" if text else " (tool calls only)" if message.get("tool_calls") else ""))
         for call in message.get("tool_calls") or []:
             say(f"       -> {call['function']['name']}({call['function']['arguments']})")
 
 
 def _print_tools(tools: list[ToolSpec]) -> None:
+    """Each tool with its parameters and its whole description, wrapped to the terminal (never cut)."""
+    width = max(40, shutil.get_terminal_size((100, 24)).columns - 2)
     for tool in tools:
         function = tool["function"]
         params = ", ".join((function.get("parameters") or {}).get("properties", {}))
-        description = (function.get("description") or "").splitlines()
-        say(f"  {function['name']}({params}): {description[0] if description else ''}")
+        description = " ".join((function.get("description") or "").split())
+        say(textwrap.fill(f"{function['name']}({params}): {description}", width=width, initial_indent="  ",
+                          subsequent_indent="      "))  # fmt: skip
 
 
 def _print_turn(turn: int, reply: ModelReply) -> None:
@@ -118,9 +125,12 @@ class _RowStepper:
                 _print_tools(self.tools)
             elif word in ("?", "help", "h"):
                 say(STEP_HELP)
-            elif word.startswith("row") and word[3:].strip().isdigit() and int(word[3:]) in self.rows:
-                self.jump = int(word[3:])
-                return False
+            elif word.startswith("row") and word[3:].strip().isdigit():
+                target = int(word[3:])
+                if target in self.rows:
+                    self.jump = target
+                    return False
+                say(f"There is no row {target} in this run (rows {min(self.rows)}-{max(self.rows)}).")
             else:
                 say(f"Unknown command {command!r}. {STEP_HELP}")
         return True
@@ -157,7 +167,8 @@ async def _session_loop(session: Session, start_row: int | None) -> int:
                 continue
             pending = int(answer)
         row, pending = by_index[pending], None
-        say(f"\n=== Row {row.row_index} ===\n[system] {row.system_prompt}\n[user] {row.user_prompt}\nTools:")
+        say(f"\n=== Row {row.row_index} ===\n[system] {row.system_prompt}\n[user] {row.user_prompt}\n"
+            f"[ground truth] {row.ground_truth}\nTools:")
         _print_tools(tools)
         stepper = _RowStepper(tools, set(by_index))
         result = await session.rollout(row, command="test", on_step=stepper.on_step, on_tools=stepper.on_tools)
@@ -165,8 +176,11 @@ async def _session_loop(session: Session, start_row: int | None) -> int:
             pending = stepper.jump
             say(f"Row {row.row_index} abandoned; jumping to row {pending}.")
             continue
-        status = "COMPLETED" if result.success else "FAILED"
-        say(f"\nStatus: {status}" + (f" ({result.error})" if result.error else ""))
+        status = END_STATE_LABELS[result.end_state]
+        why = result.why_no_answer
+        say(f"\n=== Row {row.row_index} finished: {status} ({result.end_state.replace('_', ' ')}) ===")
+        say(f"Status: {status}" + (f" ({why})" if why else ""))
+        say(f"Answer: {result.answer or '(none)'}  Ground truth: {row.ground_truth}")
         say(f"Finish reason: {result.finish_reason}")
         say(f"Duration: {format_duration(result.duration_ms)}")
         say(f"Tokens: {result.tokens} ({result.token_usage.num_llm_calls} LLM calls)")

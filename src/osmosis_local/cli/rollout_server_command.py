@@ -49,7 +49,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     validate = commands.add_parser(
         "validate", help="check an agent loop the way `serve` does before serving (name, tools, async run)"
     )
-    validate.add_argument("-m", "--module", "--agent", dest="module", required=True, metavar="MOD:ATTR")
+    validate.add_argument("-m", "--module", "--agent", dest="module", required=True, metavar="MOD:ATTR",
+                          help="the agent loop, e.g. server:agent_loop (run it in rollout_server/)")
     validate.add_argument("-v", "--verbose", action="store_true", help="list the tools and what their schemas lose")
     validate.set_defaults(handler=run_validate)
 

@@ -9,7 +9,9 @@ from osmosis_local.cli.arguments import add_rollout_arguments, non_negative_int,
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    test = commands.add_parser("test", help="run the agent loop on each row; pass = the rollout completed")
+    test = commands.add_parser(
+        "test", help="run the agent loop on each row once; a row passes when its rollout ends with an answer"
+    )
     add_rollout_arguments(test, model_required=False)
     test.add_argument("-i", "--interactive", action="store_true", help="step through rollouts turn by turn")
     test.add_argument("--row", type=non_negative_int, help="with -i: start at this absolute row index")

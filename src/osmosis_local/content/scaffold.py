@@ -12,7 +12,7 @@ from typing import Literal
 
 from osmosis_local.content.source_scan import tool_names
 
-__all__ = ["ScaffoldError", "Scaffold", "scaffold", "KINDS"]
+__all__ = ["ScaffoldError", "Scaffold", "scaffold", "KINDS", "SCAFFOLD_TODO"]
 
 Kind = Literal["tool", "reward", "rubric"]
 KINDS: tuple[Kind, ...] = ("tool", "reward", "rubric")
@@ -32,6 +32,8 @@ class Scaffold:
     files: list[Path]
     next_steps: list[str]
 
+
+SCAFFOLD_TODO = "TODO: say"  # how each placeholder the templates leave begins (`check` warns about any left)
 
 _TOOL = Template('''"""The `$name` tool. TODO: say what it is for."""
 
