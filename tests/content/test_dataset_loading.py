@@ -248,7 +248,8 @@ def test_as_row_dict_is_a_deep_copy(tmp_path: Path) -> None:
 
 
 BAD_ROWS = [
-    ({"user_prompt": "u", "ground_truth": "g"}, "Row 1: Missing required columns: ['system_prompt']"),
+    ({"user_prompt": "u", "ground_truth": "g"},
+     "Row 1: Missing required columns: system_prompt (the row has: user_prompt, ground_truth)"),
     ({"system_prompt": None, "user_prompt": "u", "ground_truth": "g"}, "Row 1: column 'system_prompt' cannot be null"),
     (
         {"system_prompt": "s", "user_prompt": 5, "ground_truth": "g"},
@@ -265,7 +266,7 @@ BAD_ROWS = [
     ),
     (
         {"system_prompt": "s", "user_prompt": "u", "ground_truth": "g", "GROUND_TRUTH": "h"},
-        "Row 1: columns ['ground_truth', 'GROUND_TRUTH'] all match",
+        "Row 1: columns ground_truth, GROUND_TRUTH all match",
     ),
     ([1, 2], "Row 1: Expected object, got list"),
 ]
@@ -434,3 +435,24 @@ def test_the_repository_dataset_loads_with_its_extra_columns() -> None:
     assert len(rows) > 0
     assert all({"id", "num_steps", "steps"} <= set(r.extra) for r in rows)
     assert len({r.extra["id"] for r in rows}) == len(rows)
+
+
+def test_problems_are_listed_in_row_order_as_text_with_a_fix_for_each_kind(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("\n".join([
+        '{"system_prompt": "s", "user_prompt": "u", "ground_truth": "1"}',
+        '{"system_prompt": "s", "user_prompt": "  ", "ground_truth": "2"}',
+        '{"system_prompt": "s", "ground_truth": "3"}',
+        "not json",
+        '{"system_prompt": null, "user_prompt": "u", "ground_truth": "4"}',
+    ]) + "\n")  # fmt: skip
+    with pytest.raises(DatasetError) as info:
+        load_dataset(path)
+    text = str(info.value)
+    rows = [int(line.split("Row ")[1].split(":")[0]) for line in text.splitlines() if line.startswith("  - Row ")]
+    assert rows == [1, 2, 3, 4]  # the parse error of row 3 is not listed first
+    assert "Missing required columns: user_prompt (the row has: system_prompt, ground_truth)" in text
+    assert "['" not in text  # lists as text, never Python reprs
+    fixes = [line for line in text.splitlines() if line.startswith("  fix: ")]
+    assert len(fixes) == 4 and any("trailing comma" in f for f in fixes)
+    assert any("check the spelling" in f for f in fixes)

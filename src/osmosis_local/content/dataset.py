@@ -19,6 +19,7 @@ import decimal
 import hashlib
 import json
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,12 +51,42 @@ class _IssueListError(DatasetError):
 
     def __init__(self, path: Path, errors: list[str]) -> None:
         self.path = path
-        self.errors = list(errors)
-        shown = "\n".join(f"  - {e}" for e in errors[:MAX_REPORTED_ERRORS])
+        self.errors = sorted(errors, key=_row_of)  # in row order, whatever found them (parsing, then checking)
+        shown = "\n".join(f"  - {e}" for e in self.errors[:MAX_REPORTED_ERRORS])
         more = len(errors) - MAX_REPORTED_ERRORS
         tail = f"\n  ... and {more} more" if more > 0 else ""
         noun = "problem" if len(errors) == 1 else "problems"
-        super().__init__(f"Dataset {path} has {len(errors)} {noun}:\n{shown}{tail}")
+        hints = list(dict.fromkeys(hint for e in self.errors if (hint := _hint(e)) is not None))
+        advice = "".join(f"\n  fix: {hint}" for hint in hints)
+        super().__init__(f"Dataset {path} has {len(errors)} {noun}:\n{shown}{tail}{advice}")
+
+
+_ROW = re.compile(r"^Row (\d+)\b")
+_HINTS = (
+    ("Invalid JSON", "each line of a .jsonl file is one whole JSON object: look for a missing quote or brace, a "
+                     "trailing comma, or a line break inside a string"),
+    ("Missing required columns", "every row needs system_prompt, user_prompt and ground_truth (matched "
+                                 "case-insensitively): check the spelling of the columns the row has"),
+    ("cannot be null", "give the column a value, or remove the row"),
+    ("cannot be empty", "give the column text (a blank string is refused as empty), or remove the row"),
+    ("must be a string", "write the value as a JSON string, in quotes"),
+    ("must be a finite number", "write the ground truth as a string, or a finite number"),
+    ("Expected object", "each row is one JSON object: {\"system_prompt\": ..., \"user_prompt\": ..., "
+                        "\"ground_truth\": ...}"),
+    ("all match required column", "keep one column per name: names differing only in case are the same column"),
+    ("fields but the header has", "quote a value that holds a comma (\"1,234\"), or fix the row's count of fields"),
+)  # fmt: skip
+
+
+def _row_of(error: str) -> int:
+    """The row an error is about (-1 for an error about the whole file, listed first)."""
+    match = _ROW.match(error)
+    return int(match.group(1)) if match else -1
+
+
+def _hint(error: str) -> str | None:
+    """The fix that fits an error, if one is known."""
+    return next((hint for marker, hint in _HINTS if marker in error), None)
 
 
 class DatasetParseError(_IssueListError):
@@ -198,7 +229,8 @@ def _validate(
 
     missing = [c for c in REQUIRED_COLUMNS if c not in by_lower]
     if missing:
-        errors.append(f"Row {index}: Missing required columns: {missing}")
+        errors.append(f"Row {index}: Missing required columns: {', '.join(missing)} (the row has: "
+                      f"{', '.join(map(str, record)) or 'no columns'})")
     values: dict[str, str] = {}
     used_keys: set[Any] = set()
     for col in REQUIRED_COLUMNS:
@@ -207,7 +239,7 @@ def _validate(
             continue
         if len(keys) > 1:
             errors.append(
-                f"Row {index}: columns {keys} all match required column '{col}' "
+                f"Row {index}: columns {', '.join(keys)} all match required column '{col}' "
                 "(names are matched case-insensitively); keep only one"
             )
             continue
