@@ -192,3 +192,17 @@ def test_fail_under_refuses_a_name_that_matches_none_or_several(
     err = capsys.readouterr().err
     assert message in err
     assert err.startswith("usage: osmosis-local eval ")  # the subcommand's usage, not the top level's
+
+
+def test_the_python_api_takes_every_setting_a_flag_sets() -> None:
+    """`evaluate(**options)` / `run_test(**options)`: each setting a person sets has its typed keyword."""
+    import typing
+
+    from osmosis_local.config.options import EvalOptions, RolloutTestOptions
+
+    recorded = {"dataset_sha256", "tools_sha256", "harness_version", "rescore_of", "config_file"}  # set by the harness
+    spelled = {"eval_fns": "eval_fn", "n_runs": "n"}  # the flag's name
+    for config, options in ((EvalConfig, EvalOptions), (RolloutTestConfig, RolloutTestOptions)):
+        keywords = set(typing.get_type_hints(options))
+        missing = {spelled.get(f, f) for f in config.model_fields if f not in recorded} - keywords
+        assert not missing, f"{options.__name__} lacks {sorted(missing)}"

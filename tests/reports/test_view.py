@@ -133,3 +133,78 @@ def test_runs_that_ran_out_of_turns_say_so_in_the_report(tmp_path: Path) -> None
     assert "End states answered 0, out of turns 2, cut off 0, error 0" in " ".join(text.split())
     assert "OUT OF TURNS: ran out of turns while still calling tools after 1 LLM calls" in text
     assert "(none: ran out of turns" in text  # the empty final answer box says why it is empty
+
+
+STRICT = ("def score(solution_str, ground_truth, extra_info=None):\n"
+          "    return float(solution_str.strip().endswith(ground_truth))\n")
+LENIENT = "def score(solution_str, ground_truth, extra_info=None):\n    return 1.0  # pays every answer\n"
+FN = "viewed_reward:score"
+
+
+@pytest.fixture(scope="module")
+def rescored(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An eval (8 rows x 2 runs, some answers wrong) scored by a strict reward, then a rescore after the reward
+    was edited to pay every answer."""
+    import sys
+
+    tmp = tmp_path_factory.mktemp("rescored")
+    (tmp / "viewed_reward.py").write_text(STRICT)
+    sys.path.insert(0, str(tmp))
+    try:
+        with ScriptedOpenAIServer(ScriptedPolicy(load_rows(DATASET), wrong_answer_rate=0.5, seed=4)) as server:
+            assert run_eval(server.base_url, tmp, "--n", "2", limit=8, eval_fns=(FN,)).code == 0
+        (tmp / "viewed_reward.py").write_text(LENIENT)
+        sys.modules.pop("viewed_reward", None)
+        assert main(["rescore", str(tmp / "runs.jsonl"), "--eval-fn", FN, "--log", str(tmp / "re.jsonl"), "-q"]) == 0
+    finally:
+        sys.path.remove(str(tmp))
+        sys.modules.pop("viewed_reward", None)
+    return tmp
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs a browser: apt-get update && apt-get install -y chromium")
+def test_the_report_breaks_scores_down_by_a_dataset_column_with_counted_axes(rescored: Path) -> None:
+    assert main(["view", str(rescored / "runs.jsonl"), "-o", str(rescored / "report.html")]) == 0
+    text = " ".join(_visible_text(_dump(rescored / "report.html")).split())
+    runs = [json.loads(line) for line in (rescored / "runs.jsonl").read_text().splitlines()[1:]]
+    steps = sorted({r["columns"]["num_steps"] for r in runs})
+    assert len(steps) >= 2  # the runs record the row's short columns
+    assert "By dataset column num_steps runs score mean" in text
+    first = steps[0]
+    count = sum(1 for r in runs if r["columns"]["num_steps"] == first)
+    scored = [r["scores"][FN] for r in runs if r["columns"]["num_steps"] == first]
+    assert f"{first} {count} {sum(scored) / len(scored):.3f}" in text  # value, runs, mean: in the table
+    assert f"(n={count})" in text  # and on its bar
+    assert "column id " not in text  # a column with a value per row groups nothing
+    for caption in ("How many primary runs got each score score", "How long each run took",
+                    "Policy tokens per run", "grouped by the dataset column num_steps"):  # fmt: skip
+        assert caption in text  # one caption per chart
+    assert "score runs" in text or "runs score" in text  # both axes labelled
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs a browser: apt-get update && apt-get install -y chromium")
+def test_the_runs_table_sorts_by_any_column(rescored: Path) -> None:
+    page = rescored / "report.html"
+    assert main(["view", str(rescored / "runs.jsonl"), "-o", str(page)]) == 0
+    dom = _dump(page, "#sort=-tokens")
+    body = dom.split('<table id="runs">')[1].split("</tbody>")[0]
+    tokens = [int(cells[-1]) for cells in re.findall(r"<tr class=\"run\"[^>]*>(.*?)</tr>", body)
+              for cells in [re.findall(r"<td[^>]*>([^<]*)</td>", cells)]]  # fmt: skip
+    assert tokens == sorted(tokens, reverse=True) and len(set(tokens)) > 1
+    assert 'class="sorted-desc"' in body.split("<tbody>")[0] or 'class="sorted-desc"' in dom
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs a browser: apt-get update && apt-get install -y chromium")
+def test_a_rescore_report_shows_before_and_after_per_function_and_per_run(rescored: Path) -> None:
+    before = [json.loads(line) for line in (rescored / "runs.jsonl").read_text().splitlines()[1:]]
+    wrong = [r for r in before if r["scores"][FN] == 0.0]
+    assert wrong, "the fixture needs runs the lenient reward changes"
+    assert main(["view", str(rescored / "re.jsonl"), "-o", str(rescored / "re.html")]) == 0
+    text = " ".join(_visible_text(_dump(rescored / "re.html")).split())
+    mean_before = sum(r["scores"][FN] for r in before) / len(before)
+    assert "before → after" in text
+    assert f"{FN} {mean_before:.3f} 1.000 {1 - mean_before:+.3f} {len(wrong)}" in text
+    assert text.count("score 0.000 → 1.000") == len(wrong)  # each changed run, in the table
+    key = wrong[0]["key"]
+    detail = _visible_text(_dump(rescored / "re.html", "#run=" + key))
+    assert "before the rescore: 0\nnow: 1" in detail

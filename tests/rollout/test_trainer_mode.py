@@ -164,4 +164,4 @@ def test_interactive_steps_through_an_agent_loop(
     out = capsys.readouterr().out
     assert code == 0
     assert "Turn 1: LLM Response" in out and "Turn 2: LLM Response" in out
-    assert "Tool result" in out and "Status: COMPLETED" in out
+    assert "Tool result" in out and "Status: OK" in out and "finished: OK (answered)" in out

@@ -14,6 +14,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     view.add_argument("-o", "--output", help="the HTML file (default: next to the input, .html)")
     view.add_argument("--open", action="store_true", help="open it in the default browser")
+    view.add_argument("--by", action="append", metavar="COLUMN",
+                      help="break the scores down by this dataset column (repeatable; default: every short column "
+                           "with 2 to 20 values, e.g. num_steps)")  # fmt: skip
     view.set_defaults(handler=run)
 
 
@@ -29,7 +32,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     try:
         result, records = load_report_input(source)
         check_outputs({"-o": target}, {"the report's input": source, "its transcript log": Path(result.transcript_log)})
-        page = key_redactor()(render_report(result, records))
+        page = key_redactor()(render_report(result, records, by=args.by))
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(page, encoding="utf-8")
     except OutputPathError as exc:

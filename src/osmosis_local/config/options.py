@@ -55,3 +55,5 @@ class EvalOptions(RunOptions, total=False):
     baseline_api_key: str
     resume: str | Path
     fail_under: float | dict[str, float] | list[str]
+    reward_timeout: float
+    max_cost: float

@@ -120,6 +120,14 @@ class DatasetRow:
         row.update(copy.deepcopy(self.extra))
         return row
 
+    def scalar_columns(self) -> dict[str, str | int | float | bool]:
+        """The extra columns that hold one short value (a number, a flag, a label of at most 100 characters):
+        what a run records so a report can break its scores down by them (``num_steps``, ``difficulty``)."""
+        return {
+            str(key): value for key, value in self.extra.items()
+            if isinstance(value, bool | int | float) or (isinstance(value, str) and len(value) <= 100)
+        }  # fmt: skip
+
 
 def file_sha256(path: Path) -> str:
     """SHA-256 of a file (the dataset a log was made from, so ``--resume`` and rescore can tell it changed)."""

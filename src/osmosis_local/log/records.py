@@ -119,6 +119,9 @@ class RunRecord(BaseModel):
     duration_ms: float = 0.0
     ground_truth: str = ""
     answer: str = Field(default="", description="the last assistant text: what a simple-mode eval fn scores")
+    columns: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, description="the row's short extra columns (what `view` breaks the scores down by)"
+    )
     tool_calls: list[ToolCallRecord] = Field(default_factory=list)
     messages: MessageList = Field(default_factory=list)
 

@@ -24,6 +24,7 @@ from osmosis_local.log.results import (
     JudgeUsage,
     ModelCost,
     ModelSummary,
+    ScoreChange,
 )
 from osmosis_local.log.stats import NoScore, Score, eval_fn_summary, paired_comparison
 from osmosis_local.prices import LOCAL_PREFIX, price_of
@@ -243,3 +244,32 @@ def _run_result(record: RunRecord) -> EvalRunResult:
         answer=record.answer,
         reward=record.reward,
     )
+
+
+def score_changes(before: Sequence[RunRecord], after: Sequence[RunRecord], names: Sequence[str],
+                  rows: Sequence[int], *, threshold: float, n: int) -> dict[str, ScoreChange]:  # fmt: skip
+    """Per eval function the earlier log had scored: means before -> after and the runs that changed (a rescore's
+    result, and the report of a rescore log, both come from here)."""
+    changes: dict[str, ScoreChange] = {}
+    old = {r.key: r for r in before}
+    for name in names:
+        if not any(name in r.scores or name in r.score_errors for r in before):
+            continue
+        changed = []
+        for record in after:
+            prior = old.get(record.key)
+            if prior is None:
+                continue
+            was = prior.scores.get(name, "error" if name in prior.score_errors else None)
+            now = record.scores.get(name, "error" if name in record.score_errors else None)
+            if was != now:
+                changed.append(f"{record.key}: {was} -> {now}")
+        primary_before = [r for r in before if r.model_tag == "primary"]
+        primary_after = [r for r in after if r.model_tag == "primary"]
+        changes[name] = ScoreChange(
+            mean_before=fn_stats(primary_before, name, rows, threshold=threshold, n=n).mean,
+            mean_after=fn_stats(primary_after, name, rows, threshold=threshold, n=n).mean,
+            changed_runs=len(changed),
+            changed=changed,
+        )
+    return changes

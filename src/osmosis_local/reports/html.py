@@ -12,6 +12,7 @@ import contextlib
 import datetime
 import html
 import json
+import math
 import re
 from collections.abc import Sequence
 from importlib import resources
@@ -21,8 +22,8 @@ from typing import Any
 from osmosis_local.config.settings import FailUnder
 from osmosis_local.errors import LogReadError
 from osmosis_local.log.records import END_STATE_LABELS, RunRecord
-from osmosis_local.log.results import EvalResult, ModelCost
-from osmosis_local.log.summary import build_eval_result
+from osmosis_local.log.results import EvalResult, ModelCost, ScoreChange
+from osmosis_local.log.summary import build_eval_result, score_changes
 from osmosis_local.log.transcript import read_log
 
 __all__ = ["load_report_input", "render_report"]
@@ -73,29 +74,43 @@ def load_report_input(path: Path) -> tuple[EvalResult, list[RunRecord]]:
 # ----------------------------------------------------------------------------------------------- SVG
 
 
-def _histogram(values: Sequence[float], *, bins: int, lo: float, hi: float, label: str, color: str) -> str:
-    width, height, pad = 360, 150, 28
+def _histogram(values: Sequence[float], *, bins: int, lo: float, hi: float, label: str, color: str,
+               x_label: str) -> str:
+    """Bars of how many values fall in each of ``bins`` equal ranges, with both axes labelled: counts up the
+    side (0, half, the most), the range along the bottom, and each bar's range and count on hover."""
+    width, height, left, right, top, bottom = 360, 170, 38, 12, 26, 34
     if hi <= lo:
         hi = lo + 1.0
     counts = [0] * bins
     for v in values:
         counts[min(bins - 1, max(0, int((v - lo) / (hi - lo) * bins)))] += 1
-    top = max(counts) or 1
-    bar_w = (width - 2 * pad) / bins
-    bars = []
+    most = max(counts) or 1
+    plot_w, plot_h = width - left - right, height - top - bottom
+    bar_w = plot_w / bins
+    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{html.escape(label)}">',
+             f'<text x="{left}" y="14" class="t">{html.escape(label)} (n={len(values)})</text>']  # fmt: skip
+    for count in sorted({0, most // 2, most}):
+        y = top + plot_h - plot_h * count / most
+        parts.append(f'<line x1="{left - 3}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#e5e7eb"/>'
+                     f'<text x="{left - 5}" y="{y + 3:.1f}" class="s" text-anchor="end">{count}</text>')  # fmt: skip
     for i, c in enumerate(counts):
-        h = (height - 2 * pad) * c / top
-        x, y = pad + i * bar_w, height - pad - h
-        title = f"{lo + i * (hi - lo) / bins:.3g}–{lo + (i + 1) * (hi - lo) / bins:.3g}: {c}"
-        bars.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w - 2:.1f}" height="{h:.1f}" fill="{color}">'
-                    f"<title>{html.escape(title)}</title></rect>")  # fmt: skip
-    return (
-        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{html.escape(label)}">'
-        f'<text x="{pad}" y="16" class="t">{html.escape(label)} (n={len(values)})</text>{"".join(bars)}'
-        f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#555"/>'
-        f'<text x="{pad}" y="{height - 8}" class="s">{lo:.3g}</text>'
-        f'<text x="{width - pad}" y="{height - 8}" class="s" text-anchor="end">{hi:.3g}</text></svg>'
+        h = plot_h * c / most
+        x, y = left + i * bar_w, top + plot_h - h
+        title = f"{lo + i * (hi - lo) / bins:.3g}–{lo + (i + 1) * (hi - lo) / bins:.3g}: {c} run{'s' if c != 1 else ''}"
+        parts.append(f'<rect x="{x + 1:.1f}" y="{y:.1f}" width="{bar_w - 2:.1f}" height="{h:.1f}" fill="{color}">'
+                     f"<title>{html.escape(title)}</title></rect>")  # fmt: skip
+    base = top + plot_h
+    parts.append(
+        f'<line x1="{left}" y1="{base}" x2="{width - right}" y2="{base}" stroke="#555"/>'
+        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{base}" stroke="#555"/>'
+        f'<text x="{left}" y="{base + 12}" class="s">{lo:.3g}</text>'
+        f'<text x="{width - right}" y="{base + 12}" class="s" text-anchor="end">{hi:.3g}</text>'
+        f'<text x="{left + plot_w / 2:.1f}" y="{height - 4}" class="s" text-anchor="middle">'
+        f"{html.escape(x_label)}</text>"
+        f'<text x="10" y="{top + plot_h / 2:.1f}" class="s" text-anchor="middle" '
+        f'transform="rotate(-90 10 {top + plot_h / 2:.1f})">runs</text></svg>'
     )
+    return "".join(parts)
 
 
 def _grid(result: EvalResult, fn: str) -> str:
@@ -164,11 +179,14 @@ def _baseline_bars(result: EvalResult) -> str:
 # ------------------------------------------------------------------------------------------ the page
 
 
-def _run_data(records: Sequence[RunRecord], result: EvalResult) -> list[dict[str, Any]]:
+def _run_data(
+    records: Sequence[RunRecord], result: EvalResult, before: Sequence[RunRecord] = ()
+) -> list[dict[str, Any]]:
     changed: dict[str, list[str]] = {}
     for fn, change in (result.changes or {}).items():
         for line in change.changed:
             changed.setdefault(line.split(":", 1)[0], []).append(fn)
+    earlier = {r.key: r for r in before}
     data = []
     for r in sorted(records, key=lambda r: (r.row_index, r.run_index, r.model_tag != "primary")):
         data.append({
@@ -177,6 +195,7 @@ def _run_data(records: Sequence[RunRecord], result: EvalResult) -> list[dict[str
             "error": r.why_no_answer, "finish": r.finish_reason, "scores": r.scores,
             "score_errors": r.score_errors, "ms": r.duration_ms, "tokens": r.tokens, "answer": r.answer,
             "truth": r.ground_truth, "changed": changed.get(r.key, []), "seed": r.seed,
+            "before": _before_scores(earlier.get(r.key), result.config.eval_fns), "columns": r.columns,
             "tools": [t.model_dump() for t in r.tool_calls], "messages": r.messages,
         })  # fmt: skip
     return data
@@ -198,12 +217,20 @@ def _wall_time(result: EvalResult, records: Sequence[RunRecord]) -> str:
     return f"{wall:.1f} s from the first run's start to the last run's end ({len(spans)} runs)"
 
 
-def cost_text(costs: Sequence[ModelCost], total: float | None) -> str:
+def cost_text(costs: Sequence[ModelCost], total: float | None, *, rescore: bool = False) -> str:
     """The cost per model and in all; an unknown price says n/a."""
     if not costs:
-        return "not recorded (a log holds the policy's tokens: view its eval's -o file for every cost)"
+        return "$0: no judge ran, and a rescore runs no rollouts" if rescore else (
+            "not recorded (a log holds the policy's tokens: view its eval's -o file for every cost)")
     usd = lambda v: "n/a (no price known)" if v is None else f"${v:.4f}"  # noqa: E731
     return f"{usd(total)} in all: " + ", ".join(f"{c.model} ({c.role}) {usd(c.usd)}" for c in costs)
+
+
+def _before_scores(record: RunRecord | None, fns: Sequence[str]) -> dict[str, Any]:
+    """A rescored run's earlier score per eval function ("error" for a scorer error); {} when not a rescore."""
+    if record is None:
+        return {}
+    return {fn: record.scores.get(fn, "error") for fn in fns if fn in record.scores or fn in record.score_errors}
 
 
 def _summary_table(result: EvalResult, records: Sequence[RunRecord]) -> str:
@@ -218,7 +245,7 @@ def _summary_table(result: EvalResult, records: Sequence[RunRecord]) -> str:
             ("max turns", c.max_turns), ("temperature", c.temperature), ("top p", c.top_p),
             ("max tokens", c.max_tokens), ("seed", c.seed), ("pass threshold", c.pass_threshold)))),
         ("Tokens", f"{s.total_tokens} policy" + (f", {s.judge_usage.total_tokens} judge" if s.judge_usage else "")),
-        ("Cost", cost_text(s.cost, s.total_cost_usd)),
+        ("Cost", cost_text(s.cost, s.total_cost_usd, rescore=result.command == "rescore")),
         ("Time", _wall_time(result, records)),
         ("Transcript", result.transcript_log),
     ]  # fmt: skip
@@ -243,31 +270,164 @@ def _summary_table(result: EvalResult, records: Sequence[RunRecord]) -> str:
     )
 
 
-def render_report(result: EvalResult, records: Sequence[RunRecord]) -> str:
-    """The whole HTML page as a string."""
+def render_report(result: EvalResult, records: Sequence[RunRecord], *, by: Sequence[str] | None = None) -> str:
+    """The whole HTML page as a string; ``by``: the dataset columns to break the scores down by (default: every
+    short column with 2 to 20 values)."""
     fns = list(result.config.eval_fns)
     charts = []
     for fn in fns:
         values = [r.scores[fn] for r in records if fn in r.scores and r.model_tag == "primary"]
         lo, hi = (min(values + [0.0]), max(values + [1.0])) if values else (0.0, 1.0)
         short = fn.rpartition(":")[2]
-        charts.append(f"<figure>{_histogram(values, bins=10, lo=lo, hi=hi, label=f'{short} scores', color='#2563eb')}"
-                      f"<figcaption>score distribution</figcaption></figure>")  # fmt: skip
+        chart = _histogram(values, bins=10, lo=lo, hi=hi, label=f"{short} scores", color="#2563eb", x_label="score")
+        charts.append(f"<figure>{chart}<figcaption>How many primary runs got each {html.escape(short)} score "
+                      "(unscored runs left out)</figcaption></figure>")  # fmt: skip
     durations = [r.duration_ms / 1000 for r in records]
     tokens = [float(r.tokens) for r in records]
-    for values, label, color in ((durations, "run seconds", "#0891b2"), (tokens, "tokens per run", "#7c3aed")):
-        chart = _histogram(values, bins=12, lo=0, hi=max([*values, 1.0]), label=label, color=color)
-        charts.append(f"<figure>{chart}</figure>")
+    for values, label, color, x_label, caption in (
+        (durations, "run seconds", "#0891b2", "seconds", "How long each run took, tools included"),
+        (tokens, "tokens per run", "#7c3aed", "policy tokens", "Policy tokens per run, prompt and completion"),
+    ):
+        chart = _histogram(values, bins=12, lo=0, hi=max([*values, 1.0]), label=label, color=color, x_label=x_label)
+        charts.append(f"<figure>{chart}<figcaption>{caption}</figcaption></figure>")
     grids = "".join(
         f"<figure><figcaption>{html.escape(fn)}: row × run</figcaption>{_grid(result, fn)}</figure>" for fn in fns
     )
-    data = json.dumps({"fns": fns, "threshold": result.config.pass_threshold, "runs": _run_data(records, result)},
-                      ensure_ascii=False, default=str)  # fmt: skip
+    before = _rescored_records(result)
+    if before and not result.changes:
+        result = result.model_copy(update={"changes": _changes_of(result, before, records)})
+    data = json.dumps({"fns": fns, "threshold": result.config.pass_threshold,
+                       "runs": _run_data(records, result, before)}, ensure_ascii=False, default=str)  # fmt: skip
     # No "<", ">" or "&" at all inside the data block: it cannot close (or open) a tag whatever the text.
     data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     title = html.escape(f"osmosis-local report: {result.config.model} on {Path(result.config.dataset).name}")
     return fill_template(_page_template(), title=title, summary=_summary_table(result, records), charts="".join(charts),
-                         baseline=_baseline_bars(result), grids=grids, data=data)  # fmt: skip
+                         baseline=_baseline_bars(result), grids=grids, data=data,
+                         breakdown=_breakdowns(result, records, by), rescore=_rescore_section(result))  # fmt: skip
+
+
+MAX_BREAKDOWN_VALUES = 20
+
+
+def breakdown_columns(records: Sequence[RunRecord]) -> list[str]:
+    """The dataset columns worth a breakdown: recorded on the runs, with 2 to `MAX_BREAKDOWN_VALUES` values and
+    fewer values than rows (a column with a value per row, an id, groups nothing)."""
+    values: dict[str, set[str]] = {}
+    for r in records:
+        for key, value in r.columns.items():
+            values.setdefault(key, set()).add(repr(value))
+    rows = len({r.row_index for r in records})
+    return sorted(key for key, seen in values.items() if 2 <= len(seen) <= MAX_BREAKDOWN_VALUES and len(seen) < rows)
+
+
+def _sort_key(value: object) -> tuple[int, float, str]:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return (0, float(value), "")
+    return (1, 0.0, str(value))
+
+
+def _breakdowns(result: EvalResult, records: Sequence[RunRecord], by: Sequence[str] | None) -> str:
+    """Per dataset column: the mean of each eval function and the run count per value, as a table and bars."""
+    primary = [r for r in records if r.model_tag == "primary"]
+    columns = list(by) if by is not None else breakdown_columns(primary)
+    if not columns:
+        return ('<p class="note">No dataset column to break the scores down by (a column is used when the runs '
+                "record it and it has 2 to 20 values; logs before this version record none).</p>")  # fmt: skip
+    fns = list(result.config.eval_fns)
+    out = []
+    for column in columns:
+        groups: dict[str, list[RunRecord]] = {}
+        raw: dict[str, object] = {}
+        for r in primary:
+            if column in r.columns:
+                key = str(r.columns[column])
+                groups.setdefault(key, []).append(r)
+                raw[key] = r.columns[column]
+        if not groups:
+            out.append(f'<p class="note">No run records the column {html.escape(column)}.</p>')
+            continue
+        ordered = sorted(groups, key=lambda k: _sort_key(raw[k]))
+        head = "".join(f"<th>{html.escape(fn.rpartition(':')[2])} mean</th>" for fn in fns)
+        rows = []
+        means: list[tuple[str, float | None, int]] = []
+        for key in ordered:
+            cells = []
+            for i, fn in enumerate(fns):
+                scored = [r.scores[fn] for r in groups[key] if fn in r.scores]
+                mean = math.fsum(scored) / len(scored) if scored else None
+                cells.append("–" if mean is None else f"{mean:.3f}")
+                if i == 0:
+                    means.append((key, mean, len(groups[key])))
+            rows.append(f"<tr><td>{html.escape(key)}</td><td>{len(groups[key])}</td>"
+                        + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")  # fmt: skip
+        table = (f'<table class="fns breakdown" data-column="{html.escape(column)}"><tr><th>{html.escape(column)}'
+                 f"</th><th>runs</th>{head}</tr>{''.join(rows)}</table>")  # fmt: skip
+        chart = _mean_bars(means, f"{fns[0].rpartition(':')[2]} mean by {column}") if fns else ""
+        out.append(f'<figure class="breakdown-fig">{table}{chart}<figcaption>Primary runs grouped by the dataset '
+                   f"column {html.escape(column)}: how many runs each value has and their mean score"
+                   "</figcaption></figure>")  # fmt: skip
+    return "".join(out)
+
+
+def _mean_bars(means: Sequence[tuple[str, float | None, int]], label: str) -> str:
+    """Horizontal bars of a mean per value (0 to 1 when the scores are, else 0 to the largest), with counts."""
+    width, row_h, left = 360, 18, 90
+    top = max([1.0, *(m for _, m, _ in means if m is not None)])
+    height = 22 + row_h * len(means) + 14
+    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{html.escape(label)}">'
+             f'<text x="4" y="14" class="t">{html.escape(label)}</text>']  # fmt: skip
+    for i, (key, mean, count) in enumerate(means):
+        y = 22 + i * row_h
+        w = 0.0 if mean is None else (width - left - 60) * max(0.0, mean) / top
+        shown = "–" if mean is None else f"{mean:.3f}"
+        parts.append(
+            f'<text x="{left - 6}" y="{y + 12}" class="s" text-anchor="end">{html.escape(key[:14])}</text>'
+            f'<rect x="{left}" y="{y + 2}" width="{w:.1f}" height="{row_h - 5}" fill="#2563eb">'
+            f"<title>{html.escape(key)}: mean {shown} over {count} runs</title></rect>"
+            f'<text x="{left + w + 4:.1f}" y="{y + 12}" class="s">{shown} (n={count})</text>'
+        )
+    parts.append(f'<text x="{left}" y="{height - 2}" class="s">0</text>'
+                 f'<text x="{width - 60}" y="{height - 2}" class="s" text-anchor="end">{top:.3g}</text>'
+                 "</svg>")  # fmt: skip
+    return "".join(parts)
+
+
+def _rescored_records(result: EvalResult) -> list[RunRecord]:
+    """For a rescore: the runs of the log it rescored (their earlier scores), when that log is still there."""
+    source = result.config.rescore_of
+    if not source or not Path(source).is_file():
+        return []
+    try:
+        return list(read_log(Path(source)).latest().values())
+    except LogReadError:
+        return []
+
+
+def _changes_of(result: EvalResult, before: Sequence[RunRecord], after: Sequence[RunRecord]) -> dict[str, ScoreChange]:
+    rows = sorted({r.row_index for r in after})
+    return score_changes(before, after, result.config.eval_fns, rows, threshold=result.config.pass_threshold,
+                         n=result.config.n_runs)  # fmt: skip
+
+
+def _rescore_section(result: EvalResult) -> str:
+    """A rescore's before -> after per eval function (the runs show theirs in the table and the drill-down)."""
+    if not result.config.rescore_of:
+        return ""
+    if not result.changes:
+        return (f'<section id="rescore"><h2>Rescore of {html.escape(result.config.rescore_of)}</h2><p>None of '
+                "these eval functions scored the earlier log (or it is gone), so there is no before to compare."
+                "</p></section>")  # fmt: skip
+    fmt = lambda v: "–" if v is None else f"{v:.3f}"  # noqa: E731
+    rows = []
+    for fn, change in result.changes.items():
+        was, now = change.mean_before, change.mean_after
+        delta = "–" if was is None or now is None else f"{now - was:+.3f}"
+        rows.append(f"<tr><td>{html.escape(fn)}</td><td>{fmt(was)}</td><td>{fmt(now)}</td><td>{delta}</td>"
+                    f"<td>{change.changed_runs}</td></tr>")  # fmt: skip
+    return (f'<section id="rescore"><h2>Rescore of {html.escape(result.config.rescore_of)}: before → after</h2>'
+            '<table class="fns"><tr><th>Eval function</th><th>Mean before</th><th>Mean after</th><th>Change</th>'
+            f"<th>Runs changed</th></tr>{''.join(rows)}</table><p class=\"note\">Tick “changed by the rescore” below "
+            "to list those runs; each shows its score before → after.</p></section>")  # fmt: skip
 
 
 _SLOT = re.compile(r"\{\{(\w+)\}\}")

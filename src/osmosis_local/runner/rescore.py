@@ -19,8 +19,8 @@ from osmosis_local.content.eval_fns import EvalFn, EvalFnLoadError, load_eval_fn
 from osmosis_local.errors import LogReadError, SetupError
 from osmosis_local.llm.provider_keys import key_redactor
 from osmosis_local.log.records import LogHeader, RunRecord
-from osmosis_local.log.results import EvalResult, ScoreChange
-from osmosis_local.log.summary import JudgeTokens, build_eval_result, fn_stats, judge_delta
+from osmosis_local.log.results import EvalResult
+from osmosis_local.log.summary import JudgeTokens, build_eval_result, judge_delta, score_changes
 from osmosis_local.log.transcript import RunLog, default_log_path, read_log
 from osmosis_local.runner.evaluation import EvalHooks, EvalPlan
 from osmosis_local.runner.scoring import score_run
@@ -55,32 +55,6 @@ async def _rescored(record: RunRecord, row: DatasetRow, fns: list[EvalFn], timeo
     if record.success:
         scores, errors = await score_run(fns, row, answer=record.answer, messages=record.messages, timeout_s=timeout_s)
     return record.model_copy(update={"scores": scores, "score_errors": errors})
-
-
-def _changes(before: list[RunRecord], after: list[RunRecord], names: list[str], rows: list[int], *,
-             threshold: float, n: int) -> dict[str, ScoreChange]:  # fmt: skip
-    """Per eval function the log had scored: means before -> after and the runs that changed."""
-    changes: dict[str, ScoreChange] = {}
-    old = {r.key: r for r in before}
-    for name in names:
-        if not any(name in r.scores or name in r.score_errors for r in before):
-            continue
-        changed = []
-        for record in after:
-            prior = old[record.key]
-            was = prior.scores.get(name, "error" if name in prior.score_errors else None)
-            now = record.scores.get(name, "error" if name in record.score_errors else None)
-            if was != now:
-                changed.append(f"{record.key}: {was} -> {now}")
-        primary_before = [r for r in before if r.model_tag == "primary"]
-        primary_after = [r for r in after if r.model_tag == "primary"]
-        changes[name] = ScoreChange(
-            mean_before=fn_stats(primary_before, name, rows, threshold=threshold, n=n).mean,
-            mean_after=fn_stats(primary_after, name, rows, threshold=threshold, n=n).mean,
-            changed_runs=len(changed),
-            changed=changed,
-        )
-    return changes
 
 
 def _eval_settings(config: RescoreConfig, path: Path) -> tuple[EvalConfig, list[RunRecord]]:
@@ -176,7 +150,7 @@ async def arescore(config: RescoreConfig, hooks: EvalHooks | None = None) -> Eva
         judges=[JudgeTokens(name, t.prompt_tokens, t.completion_tokens, t.is_local)
                 for name, t in judge_tokens_since(judge_tokens_before).items()],
     )  # fmt: skip
-    changes = _changes(
+    changes = score_changes(
         records, done, list(config.eval_fns), row_indices, threshold=settings.pass_threshold, n=settings.n_runs
     )
     result = result.model_copy(update={"changes": changes})

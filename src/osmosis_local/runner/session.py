@@ -211,6 +211,7 @@ class Session(Generic[ConfigT]):
             duration_ms=round(result.duration_ms, 1),
             ground_truth=row.ground_truth,
             answer=result.solution_str,
+            columns=row.scalar_columns(),
             tool_calls=result.tool_calls,
             messages=result.messages,
         )
