@@ -201,7 +201,8 @@ def test_the_python_api_takes_every_setting_a_flag_sets() -> None:
     from osmosis_local.config.options import EvalOptions, RolloutTestOptions
 
     recorded = {"dataset_sha256", "tools_sha256", "harness_version", "rescore_of", "config_file"}  # set by the harness
-    spelled = {"eval_fns": "eval_fn", "n_runs": "n"}  # the flag's name
+    spelled = {"eval_fns": "eval_fn", "n_runs": "n", "base_url_replicas": "base_url",
+               "baseline_base_url_replicas": "baseline_base_url"}  # the flag's name (several --base-url: a list)
     for config, options in ((EvalConfig, EvalOptions), (RolloutTestConfig, RolloutTestOptions)):
         keywords = set(typing.get_type_hints(options))
         missing = {spelled.get(f, f) for f in config.model_fields if f not in recorded} - keywords

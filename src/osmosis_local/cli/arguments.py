@@ -133,7 +133,9 @@ def add_rollout_arguments(parser: argparse.ArgumentParser, *, model_required: bo
         + ("" if model_required else f" (default: {DEFAULT_TEST_MODEL})"),
     )
     model.add_argument("--api-key", help="API key for the model (default: the provider's env var or .env)")
-    model.add_argument("--base-url", help="any OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
+    model.add_argument("--base-url", action="append",
+                       help="any OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1; repeat it for replicas of "
+                            "the model (each request goes to the least busy; a failing one is taken out)")  # fmt: skip
     model.add_argument(
         "--max-turns",
         type=positive_int,

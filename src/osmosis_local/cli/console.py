@@ -309,6 +309,10 @@ class EvalReporter(ConsoleReporter, EvalHooks):
             self._print(self.out, ("Stopped early:", "bold red"), " ", summary.stop_reason or "")
         if summary.cost:
             self._print(self.out, cost_line(summary.cost, summary.total_cost_usd))
+        for use in summary.replicas:
+            out = f", taken out {use.taken_out}x" if use.taken_out else ""
+            line = f"Replica ({use.role}) {use.url}: {use.requests} requests, {use.failures} failed{out}"
+            self._print(self.out, line)
         if summary.judge_usage:
             j = summary.judge_usage
             self._print(self.out, f"Judge calls: {j.calls} (+{j.cache_hits} cached), judge tokens: {j.total_tokens}")

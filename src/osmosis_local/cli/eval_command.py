@@ -37,7 +37,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                     help=f"seconds per eval-function call; a late one is that run's error "
                          f"(default: {DEFAULT_REWARD_TIMEOUT_S:g})")  # fmt: skip
     ev.add_argument("--baseline-model", help="also run every (row, run) on this model and compare")
-    ev.add_argument("--baseline-base-url", help="OpenAI-compatible URL for the baseline model")
+    ev.add_argument("--baseline-base-url", action="append",
+                    help="OpenAI-compatible URL for the baseline model (repeat it for replicas)")  # fmt: skip
     ev.add_argument("--baseline-api-key", help="API key for the baseline model")
     ev.add_argument("--resume", metavar="LOG", help="skip runs already in this transcript log and append to it")
     ev.add_argument(
@@ -47,6 +48,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="X|FN=X",
         help="exit 3 if an eval function's mean over all runs is below X; FN=X for one function (repeatable)",
     )
+    ev.add_argument("--shard", metavar="K/N",
+                    help="run only every N-th (row, run) pair from the K-th (K counts from 0), with its own log; "
+                         "`osmosis-local merge` puts the shards' logs back together")  # fmt: skip
     ev.add_argument("--max-cost", type=positive_float, metavar="USD",
                     help="stop starting runs once the eval (policy, baseline, judges) has spent this many dollars; "
                          "the log keeps every run and --resume continues")  # fmt: skip

@@ -22,7 +22,8 @@ EXAMPLES: dict[str, list[str]] = {
         f"osmosis-local eval --mcp ./mcp -d test_data.jsonl --eval-fn {EVAL_FN} --model local/qwen2.5-1.5b",
         f"osmosis-local eval --mcp ./mcp -d test_data.jsonl --eval-fn {EVAL_FN} --model gpt-5-mini --n 4 "
         "--baseline-model gpt-4o-mini --max-cost 2",
-        "osmosis-local eval --config evals/smoke.toml --limit 3",
+        f"osmosis-local eval --mcp-url http://tools:8080/mcp -d test_data.jsonl --eval-fn {EVAL_FN} --model m "
+        "--base-url http://vllm:8000/v1 --shard 0/3 --log shard-0.jsonl",
     ],
     "rescore": [
         "osmosis-local rescore .osmosis-local/runs/eval-20261205-101500.jsonl --eval-fn reward_fn.strict:strict",
@@ -35,6 +36,10 @@ EXAMPLES: dict[str, list[str]] = {
     "export": [
         "osmosis-local export runs.jsonl -o runs.eval",
         "osmosis-local export results/eval.json -o runs.json",
+    ],
+    "merge": [
+        "osmosis-local merge shard-0.jsonl shard-1.jsonl shard-2.jsonl -o result.json --log merged.jsonl",
+        "osmosis-local merge logs/*.jsonl -o result.json",
     ],
     "check": [
         "osmosis-local check",

@@ -24,7 +24,7 @@ class RunOptions(SamplingParams, total=False):
     dataset: Required[str | Path]
     limit: int
     offset: int
-    base_url: str
+    base_url: str | list[str]  # several: replicas of one model
     api_key: str
     max_turns: int
     seed: int
@@ -51,9 +51,10 @@ class EvalOptions(RunOptions, total=False):
     pass_threshold: float
     batch_size: int
     baseline_model: str
-    baseline_base_url: str
+    baseline_base_url: str | list[str]
     baseline_api_key: str
     resume: str | Path
     fail_under: float | dict[str, float] | list[str]
     reward_timeout: float
     max_cost: float
+    shard: str

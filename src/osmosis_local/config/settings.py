@@ -55,6 +55,14 @@ class _Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", validate_by_name=True, validate_by_alias=True)
 
 
+def _split_replicas(data: Any, key: str) -> Any:
+    """``{key: [first, *more]}`` as ``{key: first, key_replicas: more}`` (a lone URL is left as it is)."""
+    if not isinstance(data, dict) or not isinstance(data.get(key), list | tuple):
+        return data
+    urls = [u for u in data[key] if isinstance(u, str) and u.strip()]
+    return {**data, key: urls[0] if urls else None, f"{key}_replicas": urls[1:]}
+
+
 def _blank_is_none(value: Any) -> Any:
     return (value.strip() or None) if isinstance(value, str) else value
 
@@ -65,6 +73,7 @@ class ModelEndpoint(_Settings):
     name: str = Field(min_length=1, description="provider/model, a bare OpenAI name, or local/<name>")
     base_url: str | None = Field(default=None, description="an OpenAI-compatible server's base URL")
     api_key: SecretStr | None = Field(default=None, exclude=True, description="the key; never printed or written")
+    replicas: list[str] = Field(default_factory=list, description="more base URLs serving the same model")
 
     def key(self) -> str | None:
         """The key's plain value, for the client only."""
@@ -82,6 +91,37 @@ class GenerateConfig(_Settings):
         """The parameters that are set, by their wire names (each `GenerateConfig` field is a `SamplingParams` key)."""
         values = {name: getattr(self, name) for name in GenerateConfig.model_fields}
         return cast(SamplingParams, {name: value for name, value in values.items() if value is not None})
+
+
+class Shard(_Settings):
+    """`--shard K/N`: this process runs the (row, run) pairs whose position in the eval is K modulo N."""
+
+    index: NonNegativeInt = Field(description="K: which share, from 0")
+    count: PositiveInt = Field(description="N: how many shares the eval is split into")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            k, sep, n = value.partition("/")
+            if not sep or not k.strip().isdigit() or not n.strip().isdigit():
+                raise ValueError(f"--shard takes K/N with whole numbers 0 <= K < N, e.g. 0/3, got {value!r}")
+            return {"index": int(k), "count": int(n)}
+        return value
+
+    @model_validator(mode="after")
+    def _in_range(self) -> Shard:
+        if self.index >= self.count:
+            n = self.count
+            raise ValueError(f"--shard {self.index}/{n}: K counts from 0, so it must be below N (the shares of "
+                             f"{n} are 0/{n} to {n - 1}/{n})")  # fmt: skip
+        return self
+
+    def holds(self, position: int) -> bool:
+        return position % self.count == self.index
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
 
 
 def full_fn_names(names: list[str], eval_fns: list[str], flag: str = "--fail-under") -> dict[str, str]:
@@ -209,6 +249,10 @@ class RunConfig(GenerateConfig):
     offset: NonNegativeInt = Field(default=0, description="--offset: rows skipped first")
     model: str = Field(description="--model: the policy model, as typed")
     base_url: str | None = Field(default=None, description="--base-url: its endpoint, if not the provider's")
+    base_url_replicas: list[str] = Field(
+        default_factory=list,
+        description="--base-url given again: more replicas of the model (each request goes to the least busy)",
+    )
     api_key: SecretStr | None = Field(default=None, exclude=True, description="--api-key (never recorded)")
     max_turns: PositiveInt = Field(default=DEFAULT_MAX_TURNS, description="--max-turns: LLM calls per rollout")
     seed: NonNegativeInt | None = Field(default=None, description="--seed: run k of a row is sent seed + k")
@@ -237,6 +281,12 @@ class RunConfig(GenerateConfig):
     @classmethod
     def _blank_url(cls, value: Any) -> Any:
         return _blank_is_none(value)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _replicas(cls, data: Any) -> Any:
+        """``--base-url`` given several times: the first is the base URL, the others its replicas."""
+        return _split_replicas(_split_replicas(data, "base_url"), "baseline_base_url")
 
     @field_validator("api_key", "rollout_server_key", mode="before")
     @classmethod
@@ -277,7 +327,8 @@ class RunConfig(GenerateConfig):
     @property
     def endpoint(self) -> ModelEndpoint:
         """The policy model's endpoint."""
-        return ModelEndpoint(name=self.model, base_url=self.base_url, api_key=self.api_key)
+        return ModelEndpoint(name=self.model, base_url=self.base_url, api_key=self.api_key,
+                             replicas=self.base_url_replicas)  # fmt: skip
 
     @property
     def endpoints(self) -> list[ModelEndpoint]:
@@ -287,7 +338,7 @@ class RunConfig(GenerateConfig):
     def keys(self) -> list[str | None]:
         """The plain API keys this run holds (for the redactor only)."""
         server_key = self.rollout_server_key.get_secret_value() if self.rollout_server_key else None
-        urls = [*(e.base_url for e in self.endpoints), self.mcp_url, self.rollout_server]
+        urls = [*(u for e in self.endpoints for u in (e.base_url, *e.replicas)), self.mcp_url, self.rollout_server]
         return [*(e.key() for e in self.endpoints), server_key, *(s for url in urls for s in url_secrets(url))]
 
 
@@ -313,12 +364,18 @@ class EvalConfig(RunConfig):
     reward_timeout: PositiveFloat = Field(default=DEFAULT_REWARD_TIMEOUT_S, description="seconds per scorer call")
     baseline_model: str | None = Field(default=None, description="--baseline-model: the model compared against")
     baseline_base_url: str | None = Field(default=None, description="the baseline's endpoint")
+    baseline_base_url_replicas: list[str] = Field(
+        default_factory=list, description="--baseline-base-url given again: more replicas of the baseline"
+    )
     baseline_api_key: SecretStr | None = Field(default=None, exclude=True, description="(never recorded)")
     resume: Path | None = Field(default=None, description="--resume: a transcript log to continue")
     fail_under: FailUnder = Field(
         default_factory=FailUnder, description="--fail-under thresholds: every (all functions), per_fn"
     )
     rescore_of: str | None = Field(default=None, description="the log that was rescored, for a rescore")
+    shard: Shard | None = Field(
+        default=None, description="--shard K/N: run only this share of the (row, run) pairs (merge the logs after)"
+    )
     max_cost: PositiveFloat | None = Field(
         default=None,
         description="--max-cost: dollars the eval may spend (policy, baseline, judges); no new run starts past it",
@@ -372,7 +429,8 @@ class EvalConfig(RunConfig):
     def baseline(self) -> ModelEndpoint | None:
         if self.baseline_model is None:
             return None
-        return ModelEndpoint(name=self.baseline_model, base_url=self.baseline_base_url, api_key=self.baseline_api_key)
+        return ModelEndpoint(name=self.baseline_model, base_url=self.baseline_base_url, api_key=self.baseline_api_key,
+                             replicas=self.baseline_base_url_replicas)  # fmt: skip
 
     @property
     def endpoints(self) -> list[ModelEndpoint]:
@@ -386,7 +444,7 @@ MAY_CHANGE_ON_RESUME = frozenset(
     {
         "mcp", "mcp_url", "rollout_server", "dataset", "limit", "offset", "n_runs", "pass_threshold", "batch_size",
         "request_timeout", "rollout_timeout", "max_retries", "tool_timeout", "llm_client", "output", "log", "resume",
-        "fail_under", "reward_timeout", "max_cost", "config_file",
+        "fail_under", "reward_timeout", "max_cost", "config_file", "base_url_replicas", "baseline_base_url_replicas",
     }
 )  # fmt: skip
 

@@ -70,4 +70,9 @@ def build_chat_model(endpoint: ModelEndpoint, config: RunConfig) -> EndpointChat
         retry=RetryPolicy(max_attempts=config.max_retries + 1),
         is_local=resolved.is_local,
     )
-    return EndpointChatModel(settings, new_client(choose_transport(litellm_model, api_base, config.llm_client)))
+    client = new_client(choose_transport(litellm_model, api_base, config.llm_client))
+    if endpoint.replicas and api_base and not resolved.is_local:
+        from osmosis_local.llm.replicas import ReplicaRouter
+
+        client = ReplicaRouter(client, [api_base, *endpoint.replicas])
+    return EndpointChatModel(settings, client)

@@ -15,6 +15,7 @@ from osmosis_local.config.settings import EvalConfig, RolloutTestConfig
 from osmosis_local.types import Message
 
 HEADER_KEY = "#header"
+SLIM_ANSWER_CHARS = 4000  # the answer a slim record keeps (the transcript log has the whole of it)
 
 
 def _messages_as_written(value: Any) -> list[Message]:
@@ -151,6 +152,16 @@ class RunRecord(BaseModel):
         if state == "error":
             return self.error or f"the rollout ended without an answer (finish_reason={self.finish_reason})"
         return None
+
+    def slim(self) -> RunRecord:
+        """This record without its conversation and tool calls, the answer cut to `SLIM_ANSWER_CHARS`: what a
+        run's result needs (scores, state, tokens, timings), so memory does not grow with transcripts (the log
+        on disk keeps everything)."""
+        extra = len(self.answer) - SLIM_ANSWER_CHARS
+        answer = self.answer
+        if extra > 0:
+            answer = f"{answer[:SLIM_ANSWER_CHARS]}... [{extra} more characters in the log]"
+        return self.model_copy(update={"messages": [], "tool_calls": [], "answer": answer})
 
     def loose_messages(self) -> list[dict[str, Any]]:
         """The conversation as plain dicts, for readers that must survive any shape a log may hold."""

@@ -78,7 +78,7 @@ class EvalRunResult(_Result):
     )
     duration_ms: float = Field(description="wall time of the rollout, tools included")
     tokens: int = Field(description="policy tokens of the rollout")
-    answer: str = Field(description="the final answer text")
+    answer: str = Field(description="the final answer text (up to 4,000 characters: the log holds all of it)")
 
 
 class EvalRowResult(_Result):
@@ -139,6 +139,16 @@ class ModelCost(_Result):
     price_source: str | None = Field(description="where the price came from (null when unknown)")
 
 
+class ReplicaUse(_Result):
+    """What one replica of a model (`--base-url` given several times) did in this eval."""
+
+    role: Literal["policy", "baseline"] = Field(description="the model it serves")
+    url: str = Field(description="its base URL (credentials redacted)")
+    requests: int = Field(description="requests sent to it")
+    failures: int = Field(description="requests that failed at it (refused, dropped, timed out, 5xx)")
+    taken_out: int = Field(description="times it was taken out of rotation")
+
+
 class ScoreChange(_Result):
     """A rescore against the scores the log held for the same eval function."""
 
@@ -166,6 +176,9 @@ class EvalSummary(_Result):
     total_duration_ms: float = Field(description="wall time of the eval phase")
     judge_usage: JudgeUsage | None = Field(description="rubric judges' own calls and tokens, when any ran")
     cost: list[ModelCost] = Field(default_factory=list, description="the cost of each model's tokens")
+    replicas: list[ReplicaUse] = Field(
+        default_factory=list, description="per replica, when a model had several (--base-url given again)"
+    )
     total_cost_usd: float | None = Field(
         default=None, description="the sum of the known costs (null when none is known: see cost for which)"
     )

@@ -24,6 +24,7 @@ from osmosis_local.log.results import (
     JudgeUsage,
     ModelCost,
     ModelSummary,
+    ReplicaUse,
     ScoreChange,
 )
 from osmosis_local.log.stats import NoScore, Score, eval_fn_summary, paired_comparison
@@ -144,6 +145,7 @@ def build_eval_result(
     interrupted: bool = False,
     judges: Sequence[JudgeTokens] = (),
     budget_stop: str | None = None,
+    replicas: Sequence[ReplicaUse] = (),
 ) -> EvalResult:
     """Every figure of an eval, from its run records; ``config`` is the run's settings (echoed as is).
 
@@ -174,7 +176,7 @@ def build_eval_result(
     summary = EvalSummary(
         total_rows=len(row_indices),
         total_runs=len(primary),
-        expected_runs=len(row_indices) * config.n_runs,
+        expected_runs=expected_items // max(1, len(models)) if config.shard else len(row_indices) * config.n_runs,
         failed_runs=sum(1 for r in primary if not r.answered),
         end_states=end_state_counts([r.end_state for r in primary]),
         stopped_early=stop_reason is not None and len(records) < expected_items,
@@ -185,15 +187,20 @@ def build_eval_result(
         total_duration_ms=round(wall_ms, 1),
         judge_usage=judge,
         cost=costs,
+        replicas=list(replicas),
         total_cost_usd=total_cost(costs),
         problems=problems,
     )
-    rows = []
-    for index in row_indices:
-        row_records = sorted(
-            (r for r in records if r.row_index == index), key=lambda r: (r.run_index, r.model_tag != "primary")
-        )
-        rows.append(EvalRowResult(row_index=index, runs=[_run_result(r) for r in row_records]))
+    by_row: dict[int, list[RunRecord]] = {index: [] for index in row_indices}  # one pass: linear in runs
+    for record in records:
+        if record.row_index in by_row:
+            by_row[record.row_index].append(record)
+    rows = [
+        EvalRowResult(row_index=index, runs=[
+            _run_result(r) for r in sorted(row_records, key=lambda r: (r.run_index, r.model_tag != "primary"))
+        ])
+        for index, row_records in by_row.items()
+    ]  # fmt: skip
     model_summaries = comparison = None
     if len(models) > 1:
         model_summaries = [

@@ -18,6 +18,7 @@ import logging
 import math
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -195,28 +196,34 @@ class TranscriptLog:
         self.close()
 
 
-def read_records(path: str | Path) -> list[dict[str, Any]]:
-    """All readable records in file order. Torn or corrupt lines are skipped with a warning."""
+def iter_records(path: str | Path, *, drop: frozenset[str] = frozenset()) -> Iterator[dict[str, Any]]:
+    """Every readable record in file order, read one line at a time (memory does not grow with the file), with
+    the keys in ``drop`` left out. Torn or corrupt lines are skipped with a warning."""
     file = Path(path)
     if not file.exists():
-        return []
-    records: list[dict[str, Any]] = []
-    lines = file.read_bytes().split(b"\n")
-    for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
-            continue
-        is_last = number == len(lines)  # no trailing newline: the write was interrupted
-        try:
-            record = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            what = "truncated last line (interrupted write)" if is_last else "corrupt line (not JSON)"
-            logger.warning("%s line %d: skipping %s", file, number, what)
-            continue
-        if not isinstance(record, dict) or not isinstance(record.get("key"), str):
-            logger.warning("%s line %d: skipping a value that is not a record with a string 'key'", file, number)
-            continue
-        records.append(record)
-    return records
+        return
+    with file.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            torn = not raw.endswith(b"\n")  # no trailing newline: the last write was interrupted
+            try:
+                record = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                what = "truncated last line (interrupted write)" if torn else "corrupt line (not JSON)"
+                logger.warning("%s line %d: skipping %s", file, number, what)
+                continue
+            if not isinstance(record, dict) or not isinstance(record.get("key"), str):
+                logger.warning("%s line %d: skipping a value that is not a record with a string 'key'", file, number)
+                continue
+            for key in drop:
+                record.pop(key, None)
+            yield record
+
+
+def read_records(path: str | Path) -> list[dict[str, Any]]:
+    """All readable records in file order. Torn or corrupt lines are skipped with a warning."""
+    return list(iter_records(path))
 
 
 def load_completed(path: str | Path) -> dict[str, dict[str, Any]]:
@@ -266,18 +273,28 @@ class LoadedLog:
         return {record.key: record for record in self.records}
 
 
-def read_log(path: str | Path) -> LoadedLog:
-    """Read a transcript log; lines that are not a header or a run record are skipped with a warning."""
+def read_log(path: str | Path, *, slim: bool = False) -> LoadedLog:
+    """Read a transcript log; lines that are not a header or a run record are skipped with a warning.
+
+    ``slim``: the records without their conversations and tool calls (`RunRecord.slim`), read line by line, for
+    what needs only the figures (``--resume``, merging, a result): memory then holds no transcript."""
     header: LogHeader | None = None
-    records: list[RunRecord] = []
-    for raw in read_records(path):
+    records: dict[str, RunRecord] | list[RunRecord] = {} if slim else []
+    for raw in iter_records(path, drop=_TRANSCRIPT_KEYS if slim else frozenset()):
         try:
             if raw.get("kind") == "header" or raw["key"] == HEADER_KEY:
                 header = header or LogHeader.model_validate(raw)
+            elif isinstance(records, dict):
+                record = RunRecord.model_validate(raw).slim()
+                records.pop(record.key, None)  # a run recorded again (a resumed failure): its last record, in order
+                records[record.key] = record
             else:
                 records.append(RunRecord.model_validate(raw))
         except ValidationError as exc:
             logger.warning(
                 "%s: skipping record %r: not a run record (%d problems)", path, raw["key"][:80], exc.error_count()
             )
-    return LoadedLog(header, records)
+    return LoadedLog(header, list(records.values()) if isinstance(records, dict) else records)
+
+
+_TRANSCRIPT_KEYS = frozenset({"messages", "tool_calls"})

@@ -74,6 +74,11 @@ def load_report_input(path: Path) -> tuple[EvalResult, list[RunRecord]]:
 # ----------------------------------------------------------------------------------------------- SVG
 
 
+def _axis_number(value: float) -> str:
+    """``0.5``, ``40``, ``8,170``: never scientific notation on an axis."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+
+
 def _histogram(values: Sequence[float], *, bins: int, lo: float, hi: float, label: str, color: str,
                x_label: str) -> str:
     """Bars of how many values fall in each of ``bins`` equal ranges, with both axes labelled: counts up the
@@ -89,7 +94,7 @@ def _histogram(values: Sequence[float], *, bins: int, lo: float, hi: float, labe
     bar_w = plot_w / bins
     parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{html.escape(label)}">',
              f'<text x="{left}" y="14" class="t">{html.escape(label)} (n={len(values)})</text>']  # fmt: skip
-    for count in sorted({0, most // 2, most}):
+    for count in sorted({0, most} | ({most // 2} if most >= 4 else set())):
         y = top + plot_h - plot_h * count / most
         parts.append(f'<line x1="{left - 3}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#e5e7eb"/>'
                      f'<text x="{left - 5}" y="{y + 3:.1f}" class="s" text-anchor="end">{count}</text>')  # fmt: skip
@@ -103,8 +108,8 @@ def _histogram(values: Sequence[float], *, bins: int, lo: float, hi: float, labe
     parts.append(
         f'<line x1="{left}" y1="{base}" x2="{width - right}" y2="{base}" stroke="#555"/>'
         f'<line x1="{left}" y1="{top}" x2="{left}" y2="{base}" stroke="#555"/>'
-        f'<text x="{left}" y="{base + 12}" class="s">{lo:.3g}</text>'
-        f'<text x="{width - right}" y="{base + 12}" class="s" text-anchor="end">{hi:.3g}</text>'
+        f'<text x="{left}" y="{base + 12}" class="s">{_axis_number(lo)}</text>'
+        f'<text x="{width - right}" y="{base + 12}" class="s" text-anchor="end">{_axis_number(hi)}</text>'
         f'<text x="{left + plot_w / 2:.1f}" y="{height - 4}" class="s" text-anchor="middle">'
         f"{html.escape(x_label)}</text>"
         f'<text x="10" y="{top + plot_h / 2:.1f}" class="s" text-anchor="middle" '
@@ -113,9 +118,13 @@ def _histogram(values: Sequence[float], *, bins: int, lo: float, hi: float, labe
     return "".join(parts)
 
 
+GRID_ROWS = 1000
+
+
 def _grid(result: EvalResult, fn: str) -> str:
-    """Rows down, runs across; one cell per run of the primary model, coloured by its score."""
-    rows = result.rows
+    """Rows down, runs across; one cell per run of the primary model, coloured by its score (the first
+    `GRID_ROWS` rows: the runs table lists them all)."""
+    rows = result.rows[:GRID_ROWS]
     n = max([result.config.n_runs, *(r.run_index + 1 for row in rows for r in row.runs)])
     cell, left, top = 14, 46, 20
     width, height = left + n * (cell + 2) + 10, top + len(rows) * (cell + 2) + 10
@@ -188,17 +197,34 @@ def _run_data(
             changed.setdefault(line.split(":", 1)[0], []).append(fn)
     earlier = {r.key: r for r in before}
     data = []
-    for r in sorted(records, key=lambda r: (r.row_index, r.run_index, r.model_tag != "primary")):
+    for i, r in enumerate(sorted(records, key=lambda r: (r.row_index, r.run_index, r.model_tag != "primary"))):
         data.append({
+            "i": i,
             "key": r.key, "row": r.row_index, "run": r.run_index, "tag": r.model_tag, "model": r.model,
             "success": r.answered, "state": r.end_state, "label": END_STATE_LABELS[r.end_state],
             "error": r.why_no_answer, "finish": r.finish_reason, "scores": r.scores,
             "score_errors": r.score_errors, "ms": r.duration_ms, "tokens": r.tokens, "answer": r.answer,
             "truth": r.ground_truth, "changed": changed.get(r.key, []), "seed": r.seed,
             "before": _before_scores(earlier.get(r.key), result.config.eval_fns), "columns": r.columns,
-            "tools": [t.model_dump() for t in r.tool_calls], "messages": r.messages,
         })  # fmt: skip
     return data
+
+
+def _details(records: Sequence[RunRecord]) -> str:
+    """Each run's conversation and tool calls in a JSON block of its own, parsed by the page only when the run
+    is opened (so a page of 20,000 runs parses its table data, not every transcript, when it loads)."""
+    blocks = []
+    ordered = sorted(records, key=lambda r: (r.row_index, r.run_index, r.model_tag != "primary"))
+    for i, r in enumerate(ordered):
+        payload = json.dumps({"messages": r.messages, "tools": [t.model_dump() for t in r.tool_calls]},
+                             ensure_ascii=False, default=str)  # fmt: skip
+        blocks.append(f'<script type="application/json" id="run-{i}">{_inert(payload)}</script>')
+    return "\n".join(blocks)
+
+
+def _inert(data: str) -> str:
+    """No "<", ">" or "&" at all inside a data block: it cannot close (or open) a tag whatever the text."""
+    return data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _wall_time(result: EvalResult, records: Sequence[RunRecord]) -> str:
@@ -247,6 +273,8 @@ def _summary_table(result: EvalResult, records: Sequence[RunRecord]) -> str:
         ("Tokens", f"{s.total_tokens} policy" + (f", {s.judge_usage.total_tokens} judge" if s.judge_usage else "")),
         ("Cost", cost_text(s.cost, s.total_cost_usd, rescore=result.command == "rescore")),
         ("Time", _wall_time(result, records)),
+        *((f"Replica ({u.role})", f"{u.url}: {u.requests} requests, {u.failures} failed, taken out {u.taken_out}×")
+          for u in s.replicas),
         ("Transcript", result.transcript_log),
     ]  # fmt: skip
     if c.rescore_of:
@@ -290,20 +318,22 @@ def render_report(result: EvalResult, records: Sequence[RunRecord], *, by: Seque
     ):
         chart = _histogram(values, bins=12, lo=0, hi=max([*values, 1.0]), label=label, color=color, x_label=x_label)
         charts.append(f"<figure>{chart}<figcaption>{caption}</figcaption></figure>")
+    cut = f" (the first {GRID_ROWS} rows of {len(result.rows)})" if len(result.rows) > GRID_ROWS else ""
     grids = "".join(
-        f"<figure><figcaption>{html.escape(fn)}: row × run</figcaption>{_grid(result, fn)}</figure>" for fn in fns
+        f"<figure><figcaption>{html.escape(fn)}: row × run{cut}</figcaption>{_grid(result, fn)}</figure>"
+        for fn in fns
     )
     before = _rescored_records(result)
     if before and not result.changes:
         result = result.model_copy(update={"changes": _changes_of(result, before, records)})
     data = json.dumps({"fns": fns, "threshold": result.config.pass_threshold,
                        "runs": _run_data(records, result, before)}, ensure_ascii=False, default=str)  # fmt: skip
-    # No "<", ">" or "&" at all inside the data block: it cannot close (or open) a tag whatever the text.
-    data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    data = _inert(data)
     title = html.escape(f"osmosis-local report: {result.config.model} on {Path(result.config.dataset).name}")
     return fill_template(_page_template(), title=title, summary=_summary_table(result, records), charts="".join(charts),
                          baseline=_baseline_bars(result), grids=grids, data=data,
-                         breakdown=_breakdowns(result, records, by), rescore=_rescore_section(result))  # fmt: skip
+                         breakdown=_breakdowns(result, records, by), rescore=_rescore_section(result),
+                         details=_details(records))  # fmt: skip
 
 
 MAX_BREAKDOWN_VALUES = 20

@@ -135,7 +135,7 @@ def _resumable_runs(config: EvalConfig, resolved: EvalConfig) -> tuple[dict[str,
     """
     if config.resume is None or not config.resume.exists():
         return {}, False
-    loaded = read_log(config.resume)
+    loaded = read_log(config.resume, slim=True)
     if loaded.header is None or loaded.header.eval_settings is None:
         raise SettingsMismatchError(
             f"--resume {config.resume}: the log has no settings header (made by another tool or an older "
@@ -179,12 +179,10 @@ async def _run(
         warnings.append("the embedded model serves one request at a time: --batch-size lowered to 1")
         batch_size = 1
     log_path = config.resume or config.log or default_log_path("eval")
-    items = [
-        _Item(row, run_index, model)
-        for row in session.rows
-        for run_index in range(config.n_runs)
-        for model in session.models
-    ]
+    pairs = [(row, run_index) for row in session.rows for run_index in range(config.n_runs)]
+    if config.shard is not None:  # every N-th (row, run) pair from K; a pair's models stay in one shard
+        pairs = [pair for position, pair in enumerate(pairs) if config.shard.holds(position)]
+    items = [_Item(row, run_index, model) for row, run_index in pairs for model in session.models]
     progress = _Progress()
     for item in items:
         if item.key in done:
@@ -253,7 +251,7 @@ async def _roll_out(
                 finally:
                     progress.in_flight -= 1
                 log.append(record)  # written whole before it is counted (fsync: in the background)
-                progress.records[item.key] = record
+                progress.records[item.key] = record.slim()  # the figures, not the transcript (it is in the log)
                 progress.new_runs += 1
                 progress.new_cost += record_cost(record) or 0.0
                 hooks.run_finished(record, len(progress.records), len(items))
@@ -278,7 +276,7 @@ def _result(
 
     return build_eval_result(
         config=session.config,
-        row_indices=[row.row_index for row in session.rows],
+        row_indices=sorted({item.row.row_index for item in items}),  # a shard: the rows it has runs of
         models=[(m.tag, m.display_name) for m in session.models],
         records=list(progress.records.values()),
         expected_items=len(items),
@@ -289,4 +287,5 @@ def _result(
         interrupted=interrupted,
         judges=session.judge_tokens(),
         budget_stop=progress.budget_stop,
+        replicas=session.replica_use(),
     )

@@ -30,7 +30,7 @@ from osmosis_local.llm.provider_keys import key_redactor
 from osmosis_local.llm.retry import LLMCallError
 from osmosis_local.llm.transport import use_llm_client
 from osmosis_local.log.records import RunRecord, TokenUsage, run_key
-from osmosis_local.log.results import EvalResult, RolloutTestResult, write_results
+from osmosis_local.log.results import EvalResult, ReplicaUse, RolloutTestResult, write_results
 from osmosis_local.log.summary import JudgeTokens
 from osmosis_local.redaction import Redactor
 from osmosis_local.runner.agent_loop import StepHook, ToolsHook
@@ -139,6 +139,19 @@ class Session(Generic[ConfigT]):
     redactor: Redactor
     judge_usage_at_start: dict[str, int] = field(default_factory=dict)
     judge_tokens_at_start: dict[str, ModelTally] = field(default_factory=dict)
+
+    def replica_use(self) -> list[ReplicaUse]:
+        """Per replica of each model that has several: requests, failures, times taken out."""
+        from osmosis_local.llm.replicas import ReplicaRouter
+
+        use = []
+        for choice in self.models:
+            client = choice.model.client
+            if isinstance(client, ReplicaRouter):
+                role: Literal["policy", "baseline"] = "policy" if choice.tag == "primary" else "baseline"
+                use += [ReplicaUse(role=role, url=r.url, requests=r.requests, failures=r.failures,
+                                   taken_out=r.taken_out) for r in client.stats()]  # fmt: skip
+        return use
 
     def judge_tokens(self) -> list[JudgeTokens]:
         """What each judge model spent since the session started (for the cost)."""

@@ -1,0 +1,132 @@
+"""Benchmark of memory and of the work after the rollouts, as an eval grows.
+
+- **RSS growth per 1,000 rollouts** (target <= 1 MB): the peak RSS of a whole ``osmosis-local eval`` process at
+  1,000 rollouts (the baseline, measured in the same run) and at 10,000 (``--full``: also 50,000), against the
+  scripted-policy TEST DOUBLE (no latency) in a child process; the growth is (peak(N) - peak(1,000)) per
+  1,000 extra rollouts. The runner keeps each finished run's figures, never its transcript (the log has it).
+- **Building the result** from run records (what the end of an eval, ``rescore``, ``view`` and ``merge`` do)
+  at 2,500 and 20,000 runs: seconds, and the ratio of the two per run (1.0 = linear).
+
+Usage::
+
+    python benchmarks/memory_bench.py           # about 2 minutes on 2 cores
+    python benchmarks/memory_bench.py --full    # adds 50,000 rollouts (several more minutes)
+
+The last stdout line is one JSON object with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DATASET = REPO / "test_data.jsonl"
+ROWS = sum(1 for line in DATASET.read_text().splitlines() if line.strip())
+TARGET_MB_PER_1000 = 1.0
+
+_SERVER = """
+import socketserver, sys
+socketserver.TCPServer.request_queue_size = 1024
+from osmosis_local.testing.scripted_policy import ScriptedPolicy, load_rows
+from osmosis_local.testing.scripted_server import ScriptedOpenAIServer
+policy = ScriptedPolicy(load_rows(sys.argv[1]))
+class Forgetful(ScriptedOpenAIServer):
+    def _record(self, body, auth):  # the double keeps no request bodies: its memory is not what is measured
+        pass
+server = Forgetful(policy)
+print(server.base_url, flush=True)
+server.serve_forever()
+"""
+
+_EVAL = """
+import resource, sys
+from osmosis_local.cli import main
+code = main(sys.argv[1:])
+print("MAXRSS_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, flush=True)
+sys.exit(code)
+"""
+
+
+def peak_rss_mb(base_url: str, workdir: Path, rollouts: int) -> tuple[float, float]:
+    """Peak RSS (MB) and wall seconds of an eval of about ``rollouts`` rollouts (every row, ``--n`` as needed)."""
+    n = max(1, round(rollouts / ROWS))
+    tag = f"{rollouts}-{time.monotonic_ns()}"
+    argv = [sys.executable, "-c", _EVAL, "eval", "--mcp", str(REPO / "mcp"), "-d", str(DATASET), "--eval-fn",
+            "reward_fn.compute_reward:numbers_match_reward", "--model", "scripted", "--base-url", base_url,
+            "--n", str(n), "--batch-size", "16", "-q", "-o", str(workdir / f"out-{tag}.json"),
+            "--log", str(workdir / f"runs-{tag}.jsonl")]  # fmt: skip
+    started = time.perf_counter()
+    done = subprocess.run(argv, capture_output=True, text=True, cwd=REPO, timeout=3600)
+    wall = time.perf_counter() - started
+    line = next((x for x in done.stdout.splitlines() if x.startswith("MAXRSS_KB")), None)
+    if done.returncode != 0 or line is None:
+        raise SystemExit(f"the eval of {rollouts} rollouts failed: {done.stderr[-2000:]}")
+    return int(line.split()[1]) / 1024, wall
+
+
+def build_seconds(runs: int) -> float:
+    """Seconds to build an eval's result from ``runs`` synthetic run records (4 per row, 2 eval functions)."""
+    from osmosis_local.config.settings import EvalConfig
+    from osmosis_local.log.records import RunRecord, TokenUsage
+    from osmosis_local.log.summary import build_eval_result
+
+    fns = ["a:one", "b:two"]
+    rows = runs // 4
+    records = [
+        RunRecord(key=f"row-{i}/run-{k}/primary", command="eval", row_index=i, run_index=k, model="m", success=True,
+                  finish_reason="stop", scores={fns[0]: float((i + k) % 2), fns[1]: 0.5},
+                  token_usage=TokenUsage(prompt_tokens=100, completion_tokens=20, total_tokens=120),
+                  columns={"num_steps": i % 4})
+        for i in range(rows) for k in range(4)
+    ]  # fmt: skip
+    config = EvalConfig(mcp=REPO / "mcp", dataset=DATASET, model="m", eval_fns=fns, n_runs=4)
+    started = time.perf_counter()
+    build_eval_result(config=config, row_indices=list(range(rows)), models=[("primary", "m")], records=records,
+                      expected_items=runs, wall_ms=0.0, log_path=Path("x.jsonl"), stop_reason=None,
+                      judge=None)  # fmt: skip
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="also 50,000 rollouts")
+    args = parser.parse_args()
+    sizes = [1000, 10000] + ([50000] if args.full else [])
+    figures: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        child = subprocess.Popen([sys.executable, "-c", _SERVER, str(DATASET)], stdout=subprocess.PIPE, text=True)
+        try:
+            assert child.stdout is not None
+            base_url = child.stdout.readline().strip()
+            for size in sizes:
+                rss, wall = peak_rss_mb(base_url, Path(tmp), size)
+                figures[f"peak_rss_mb_{size}"] = round(rss, 1)
+                figures[f"wall_s_{size}"] = round(wall, 1)
+                print(f"{size:>6} rollouts: peak RSS {rss:7.1f} MB, {wall:6.1f} s", flush=True)
+        finally:
+            child.terminate()
+            child.wait(timeout=10)
+    base = figures["peak_rss_mb_1000"]
+    for size in sizes[1:]:
+        growth = (figures[f"peak_rss_mb_{size}"] - base) / ((size - 1000) / 1000)
+        figures[f"growth_mb_per_1000_to_{size}"] = round(growth, 3)
+        verdict = "met" if growth <= TARGET_MB_PER_1000 else "NOT met"
+        print(f"RSS growth 1,000 -> {size:,}: {growth:.3f} MB per 1,000 rollouts (target <= {TARGET_MB_PER_1000}: "
+              f"{verdict})")  # fmt: skip
+    small, large = build_seconds(2500), build_seconds(20000)
+    figures["build_s_2500"], figures["build_s_20000"] = round(small, 3), round(large, 3)
+    figures["build_per_run_ratio_20000_vs_2500"] = round((large / 20000) / (small / 2500), 2)
+    print(f"building the result: {small:.3f} s at 2,500 runs, {large:.3f} s at 20,000; per run x"
+          f"{figures['build_per_run_ratio_20000_vs_2500']} (1.0 = linear)")  # fmt: skip
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
