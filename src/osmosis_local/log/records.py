@@ -161,11 +161,29 @@ class RunRecord(BaseModel):
         answer = self.answer
         if extra > 0:
             answer = f"{answer[:SLIM_ANSWER_CHARS]}... [{extra} more characters in the log]"
-        return self.model_copy(update={"messages": [], "tool_calls": [], "answer": answer})
+        values = {**self.__dict__, "messages": [], "tool_calls": [], "answer": answer,
+                  "token_usage": _shared_usage(self.token_usage)}  # fmt: skip
+        # one fields-set object for every slim record (pydantic would keep a copy of its own per instance)
+        return RunRecord.model_construct(_fields_set=_SLIM_FIELDS, **values)
 
     def loose_messages(self) -> list[dict[str, Any]]:
         """The conversation as plain dicts, for readers that must survive any shape a log may hold."""
         return cast(list[dict[str, Any]], self.messages)  # a log's messages are kept as written (see MessageList)
+
+
+_SLIM_FIELDS: set[str] = set(RunRecord.model_fields)
+_USAGE: dict[tuple[int, int, int, int], TokenUsage] = {}
+
+
+def _shared_usage(usage: TokenUsage) -> TokenUsage:
+    """One `TokenUsage` object per distinct count (slim records of similar runs share them; never mutated)."""
+    key = (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens, usage.num_llm_calls)
+    found = _USAGE.get(key)
+    if found is None:
+        if len(_USAGE) > 100_000:
+            _USAGE.clear()
+        found = _USAGE[key] = usage
+    return found
 
 
 RecordedSettings = Annotated[EvalConfig | RolloutTestConfig, Field(union_mode="left_to_right")]
