@@ -211,15 +211,12 @@ def _run_data(
 
 
 def _details(records: Sequence[RunRecord]) -> str:
-    """Each run's conversation and tool calls in a JSON block of its own, parsed by the page only when the run
-    is opened (so a page of 20,000 runs parses its table data, not every transcript, when it loads)."""
-    blocks = []
+    """Every run's conversation and tool calls, one JSON text per run in one data block that the page parses only
+    when a run is first opened (so a page of 20,000 runs loads its table data, not every transcript)."""
     ordered = sorted(records, key=lambda r: (r.row_index, r.run_index, r.model_tag != "primary"))
-    for i, r in enumerate(ordered):
-        payload = json.dumps({"messages": r.messages, "tools": [t.model_dump() for t in r.tool_calls]},
-                             ensure_ascii=False, default=str)  # fmt: skip
-        blocks.append(f'<script type="application/json" id="run-{i}">{_inert(payload)}</script>')
-    return "\n".join(blocks)
+    texts = [json.dumps({"messages": r.messages, "tools": [t.model_dump() for t in r.tool_calls]},
+                        ensure_ascii=False, default=str) for r in ordered]  # fmt: skip
+    return f'<script type="application/json" id="run-details">{_inert(json.dumps(texts, ensure_ascii=False))}</script>'
 
 
 def _inert(data: str) -> str:
