@@ -119,3 +119,26 @@ def test_a_shard_out_of_range_is_a_usage_error(capsys: pytest.CaptureFixture[str
         main(["eval", "--mcp", "mcp", "-d", "x.jsonl", "--eval-fn", NUMBERS, "--model", "m", "--shard", "3/3"])
     assert info.value.code == 2
     assert "--shard 3/3: K counts from 0, so it must be below N" in capsys.readouterr().err
+
+
+def test_a_shard_resumes_its_own_log_and_refuses_another_shards(
+    evals: Path, policy_server: ScriptedOpenAIServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A shard killed part-way resumes exactly: its log's runs are kept, only the missing ones of its share run."""
+    log = tmp_path / "shard-1.jsonl"
+    lines = (evals / "shard-1.jsonl").read_text().splitlines(keepends=True)
+    log.write_text("".join(lines[:4]))  # the header and 3 of its 6 runs: as if the process was killed
+    before = len(policy_server.requests)
+    argv = eval_argv(policy_server.base_url, tmp_path, *FLAGS, "--shard", "1/3", limit=ROWS, output="resumed")
+    argv = argv[: argv.index("--log")] + argv[argv.index("--log") + 2 :]
+    assert main([*argv, "--resume", str(log)]) == 0
+    rollouts = {json.dumps(b["messages"][1]) + str(b.get("seed")) for b in policy_server.requests[before:]
+                if b.get("max_tokens") != 1}  # fmt: skip
+    assert len(rollouts) == 3  # the three runs the killed shard had not finished, and no others
+    resumed = json.loads((tmp_path / "resumed.json").read_text())
+    assert _runs(resumed) == _runs(json.loads((evals / "shard-1.json").read_text()))
+    other = eval_argv(policy_server.base_url, tmp_path, *FLAGS, "--shard", "2/3", limit=ROWS, output="x")
+    other = other[: other.index("--log")] + other[other.index("--log") + 2 :]
+    capsys.readouterr()
+    assert main([*other, "--resume", str(log)]) == 2  # another share into this log would mix them
+    assert "shard" in capsys.readouterr().err
