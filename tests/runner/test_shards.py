@@ -59,6 +59,9 @@ def test_shards_split_the_pairs_and_three_merged_equal_one_process(evals: Path) 
     for key in ("total_rows", "total_runs", "expected_runs", "failed_runs", "end_states", "eval_fns", "total_tokens"):
         assert merged["summary"][key] == single["summary"][key], key
     assert merged["config"]["shard"] is None and merged["exit_code"] == 0
+    spans = [json.loads((evals / f"shard-{k}.json").read_text())["summary"]["total_duration_ms"] for k in range(3)]
+    assert merged["summary"]["total_duration_ms"] >= max(spans) * 0.5  # the span of the runs (here the shards ran
+    # one after another, so it also holds the gaps between them), never 0
     header = jsonl(evals / "merged.jsonl")[0]
     assert header["settings"]["shard"] is None and len(jsonl(evals / "merged.jsonl")) == 1 + ROWS * N
     # the merged log is one eval's log: rescore, view and export take it

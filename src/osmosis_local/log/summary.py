@@ -86,6 +86,23 @@ def total_cost(costs: Sequence[ModelCost]) -> float | None:
     return math.fsum(known) if known else None
 
 
+def span_ms(records: Sequence[RunRecord]) -> float | None:
+    """Milliseconds from the first run's start to the last run's end (a log records no wall time of its own);
+    None when no run has a start time."""
+    import datetime as _dt
+
+    spans = []
+    for r in records:
+        try:
+            start = _dt.datetime.fromisoformat(r.started_at).timestamp()
+        except ValueError:
+            continue
+        spans.append((start, start + r.duration_ms / 1000))
+    if not spans:
+        return None
+    return (max(end for _, end in spans) - min(start for start, _ in spans)) * 1000
+
+
 def run_score(record: RunRecord, fn: str) -> Score:
     """The record's score for ``fn``, or why it has none."""
     if fn in record.scores:

@@ -8,8 +8,6 @@ and the drill-down from a JSON data block with ``textContent`` only, so text fro
 
 from __future__ import annotations
 
-import contextlib
-import datetime
 import html
 import json
 import math
@@ -23,7 +21,7 @@ from osmosis_local.config.settings import FailUnder
 from osmosis_local.errors import LogReadError
 from osmosis_local.log.records import END_STATE_LABELS, RunRecord
 from osmosis_local.log.results import EvalResult, ModelCost, ScoreChange
-from osmosis_local.log.summary import build_eval_result, score_changes
+from osmosis_local.log.summary import build_eval_result, score_changes, span_ms
 from osmosis_local.log.transcript import read_log
 
 __all__ = ["load_report_input", "render_report"]
@@ -229,15 +227,10 @@ def _wall_time(result: EvalResult, records: Sequence[RunRecord]) -> str:
     run's end."""
     if result.summary.total_duration_ms:
         return f"{result.summary.total_duration_ms / 1000:.1f} s"
-    spans = []
-    for r in records:
-        with contextlib.suppress(ValueError):
-            start = datetime.datetime.fromisoformat(r.started_at).timestamp()
-            spans.append((start, start + r.duration_ms / 1000))
-    if not spans:
+    span = span_ms(records)
+    if span is None:
         return "not recorded"
-    wall = max(end for _, end in spans) - min(start for start, _ in spans)
-    return f"{wall:.1f} s from the first run's start to the last run's end ({len(spans)} runs)"
+    return f"{span / 1000:.1f} s from the first run's start to the last run's end ({len(records)} runs)"
 
 
 def cost_text(costs: Sequence[ModelCost], total: float | None, *, rescore: bool = False) -> str:

@@ -1,13 +1,13 @@
 """`osmosis-local merge LOG... [-o result.json] [--log merged.jsonl]`: the logs of one eval's shards as one eval.
 
-An eval split with ``--shard K/N`` (over machines or CI jobs) leaves N logs. Merging them checks they are
-shares of one eval (the same settings, as ``--resume`` compares them, and the same window: rows, runs, models),
-refuses a run that two logs both hold, and names every (row, run) no log holds. The merged log is one eval's
-log: a header without the shard, then every run (a run a log recorded twice keeps its last record), so
-``rescore``, ``view``, ``export`` and ``eval --resume`` (which runs the holes) all take it. The result is
-computed by the same code as an eval's. Memory holds the runs' figures, never their transcripts: the merged
-log is written line by line.
-"""
+An eval split with ``--shard K/N`` (over machines or CI jobs) leaves N logs. Merging them checks they are shares of
+one eval (the same settings, as ``--resume`` compares them, and the same window: rows, runs, models), refuses a run
+that two logs both hold, and names every (row, run) no log holds. The merged log is one eval's log (its command
+`eval`): a header without the shard, then every run (a run a log recorded twice keeps its last record), so
+``rescore``, ``view``, ``export`` and ``eval --resume`` (which runs the holes) all take it. The result is computed
+by the same code as an eval's; its duration is the span from the first run's start to the last run's end over all
+shards (machines run in parallel: a sum would overstate it). Memory holds the runs' figures, never their
+transcripts: the merged log is written line by line."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from osmosis_local.config.settings import EvalConfig, resume_differences
 from osmosis_local.errors import LogReadError, SettingsMismatchError
 from osmosis_local.log.records import HEADER_KEY, LogHeader, RunRecord, run_key
 from osmosis_local.log.results import EvalResult, write_results
-from osmosis_local.log.summary import build_eval_result
+from osmosis_local.log.summary import build_eval_result, span_ms
 from osmosis_local.log.transcript import TranscriptLog, iter_records, read_log
 from osmosis_local.safe_text import model_json
 
@@ -114,7 +114,8 @@ def merge_logs(logs: Sequence[Path | str], *, output: Path | str | None = None,
         _write_merged_log(merged_log, merged, paths, owner)
     result = build_eval_result(
         config=merged, row_indices=rows, models=models, records=list(records.values()),
-        expected_items=len(expected), wall_ms=0.0, log_path=merged_log or paths[0], stop_reason=None, judge=None,
+        expected_items=len(expected), wall_ms=span_ms(list(records.values())) or 0.0, log_path=merged_log or paths[0],
+        stop_reason=None, judge=None,
     )  # fmt: skip
     holes = sorted(expected - set(records))
     if window is None:
