@@ -67,10 +67,16 @@ TARGETS = {
 
 # The child server: the scripted policy with a fixed latency; it writes the time of its first request.
 _SERVER = """
-import socketserver, sys, time
+import socket, socketserver, sys, time
 socketserver.TCPServer.request_queue_size = 1024
+import osmosis_local.testing.scripted_server as scripted
 from osmosis_local.testing.scripted_policy import ScriptedPolicy, load_rows
 from osmosis_local.testing.scripted_server import ScriptedOpenAIServer
+_bind = scripted._Server.server_bind
+def server_bind(self):  # several processes may serve one port: the kernel spreads the connections
+    self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    _bind(self)
+scripted._Server.server_bind = server_bind
 policy = ScriptedPolicy(load_rows(sys.argv[1]), latency_s=float(sys.argv[2]))
 stamp, seen = sys.argv[3], []
 def respond(body):
@@ -78,7 +84,10 @@ def respond(body):
         seen.append(time.time())
         open(stamp, "w").write(repr(seen[0]))
     return policy(body)
-server = ScriptedOpenAIServer(respond)
+class Forgetful(ScriptedOpenAIServer):
+    def _record(self, body, auth):  # keeps no request bodies (thousands of them slow a long benchmark down)
+        pass
+server = Forgetful(respond, port=int(sys.argv[4]))
 import gc; gc.freeze()  # a full collection over the imports would pause the double's answers now and then
 print(server.base_url, flush=True)
 server.serve_forever()
@@ -86,18 +95,33 @@ server.serve_forever()
 
 
 @contextlib.contextmanager
-def model_server(latency_s: float, workdir: Path) -> Iterator[tuple[str, Path]]:
+def model_server(latency_s: float, workdir: Path, processes: int = 1) -> Iterator[tuple[str, Path]]:
+    """The test double on one port, served by ``processes`` processes (SO_REUSEPORT: one Python process cannot
+    answer hundreds of requests at once at full speed)."""
     stamp = workdir / f"first-request-{latency_s}-{time.monotonic_ns()}"
-    child = subprocess.Popen(
-        [sys.executable, "-c", _SERVER, str(DATASET), str(latency_s), str(stamp)],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    children = []
+
+    def spawn(port: int) -> subprocess.Popen[str]:
+        child = subprocess.Popen([sys.executable, "-c", _SERVER, str(DATASET), str(latency_s), str(stamp), str(port)],
+                                 stdout=subprocess.PIPE, text=True)  # fmt: skip
+        children.append(child)
+        return child
+
     try:
-        assert child.stdout is not None
-        yield child.stdout.readline().strip(), stamp
+        first = spawn(0)
+        assert first.stdout is not None
+        url = first.stdout.readline().strip()
+        port = int(url.rsplit(":", 1)[1].split("/")[0])
+        for _ in range(processes - 1):
+            other = spawn(port)
+            assert other.stdout is not None
+            other.stdout.readline()
+        yield url, stamp
     finally:
-        child.terminate()
-        child.wait(timeout=10)
+        for child in children:
+            child.terminate()
+        for child in children:
+            child.wait(timeout=10)
 
 
 def rows_file(workdir: Path, steps: int) -> Path:
@@ -186,13 +210,47 @@ def whole_process(base_url: str, workdir: Path, path: str, *, limit: int, n: int
     return time.perf_counter() - started
 
 
+SCALE_TARGETS = {(512, 1.0): 0.95, (128, 0.05): 0.8}
+
+
+def scale(processes: int, repeats: int) -> int:
+    """Efficiency of the runner and of a bare client (the floor) at the scale targets, the double served by
+    ``processes`` processes."""
+    workdir = Path(tempfile.mkdtemp(prefix="runner-bench-scale-"))
+    one_step = rows_file(workdir, 1)
+    figures: dict[str, Any] = {"load_average": os.getloadavg()[0], "cpus": os.cpu_count(), "processes": processes}
+    for (batch, latency), target in SCALE_TARGETS.items():
+        with model_server(latency, workdir, processes) as (base_url, _):
+            rollouts = 4 * batch
+            limit, n = 64, math.ceil(rollouts / 64)
+            ideal = math.ceil(limit * n / batch) * 2 * latency
+            floor = statistics.median(bare_client_efficiency(base_url, one_step, batch=batch, rollouts=limit * n,
+                                                             latency=latency) for _ in range(repeats))  # fmt: skip
+            walls = [run_eval(base_url, one_step, workdir, path="auto", limit=limit, n=n, batch=batch).wall_s
+                     for _ in range(repeats)]  # fmt: skip
+            efficiency = ideal / statistics.median(walls)
+            figures[f"floor[B={batch}][L={latency}]"] = round(floor, 3)
+            figures[f"efficiency[B={batch}][L={latency}]"] = round(efficiency, 3)
+            verdict = "met" if efficiency >= target else "NOT met"
+            print(f"batch {batch} at {latency * 1000:.0f} ms/call, double on {processes} processes: bare client "
+                  f"{floor:.3f}, runner {efficiency:.3f} (target {target}: {verdict})", flush=True)  # fmt: skip
+    print(json.dumps(figures))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1 repeat, batch sizes 1,16,64")
     parser.add_argument("--repeats", type=int, default=3, help="repeats of the start-up and CPU figures (default 3)")
     parser.add_argument("--batch-sizes", default="1,16,64,128", help="batch sizes for efficiency")
     parser.add_argument("--latencies", default="0.5,0.05", help="seconds per call for efficiency")
+    parser.add_argument("--scale", action="store_true",
+                        help="only the efficiency at batch 512 / 1 s and 128 / 50 ms (the scale issue's targets)")
+    parser.add_argument("--server-processes", type=int, default=None,
+                        help="processes serving the test double (default: 4 with --scale, else 1)")
     args = parser.parse_args()
+    if args.scale:
+        return scale(args.server_processes or 4, args.repeats if args.repeats != 3 else 1)
     repeats = 1 if args.quick else args.repeats
     batches = [1, 16, 64] if args.quick else [int(b) for b in args.batch_sizes.split(",")]
     latencies = [float(x) for x in args.latencies.split(",")]
