@@ -75,9 +75,11 @@ def is_priced_model_name(name: str) -> bool:
     return _entry(name) is not None
 
 
-def price_of(name: str, *, is_local: bool = False) -> Price | None:
-    """The price of ``name`` per token, ``FREE`` for the embedded model and the scripted test double, None when
-    the list has no price for it."""
+def price_of(name: str, *, is_local: bool | None = None) -> Price | None:
+    """The price of ``name`` per token, ``FREE`` for the embedded model (``is_local``; by default a ``local/``
+    name) and the scripted test double, None when the list has no price for it."""
+    if is_local is None:
+        is_local = name.startswith(LOCAL_PREFIX)
     if is_local or name == SCRIPTED_MODEL:
         return FREE if is_local else Price(0.0, 0.0, "the scripted-policy test double")
     found = _entry(name)

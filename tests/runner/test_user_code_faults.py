@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -406,56 +407,53 @@ def test_terminal_control_sequences_from_outside_are_not_printed(
 # -- a real Ctrl-C stops the eval promptly, whatever user code is doing ------------------------------------
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-def test_ctrl_c_during_a_hung_reward_exits_promptly_and_says_what_the_log_holds(hostile: Path) -> None:
+def _eval_then_ctrl_c(hostile: Path, rows: list[str], fn: str, ready: Callable[[ScriptedOpenAIServer], bool],
+                      *flags: str) -> tuple[int, str, str]:  # fmt: skip
+    """`osmosis-local eval` on ``rows`` in its own process, SIGINT once ``ready`` (then 0.5 s more, so the run in
+    flight is in its hung reward); (exit code, stdout, stderr). Fails the test if it does not exit within 20 s."""
     data = hostile / "data.jsonl"
-    data.write_text(_row("a") + "\n")
+    data.write_text("\n".join(rows) + "\n")
     exe = Path(sys.executable).with_name("osmosis-local")
     with ScriptedOpenAIServer(_policy()) as server:
         process = subprocess.Popen(
-            [str(exe), "eval", "--mcp", "mcp", "-d", str(data), "--eval-fn", "hostile_rewards:hangs", "--model", "s",
-             "--base-url", server.base_url, "--log", "runs.jsonl", "--fail-under", "0.5"],
+            [str(exe), "eval", "--mcp", "mcp", "-d", str(data), "--eval-fn", fn, "--model", "s", "--base-url",
+             server.base_url, *flags],
             cwd=hostile, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={**os.environ, "PYTHONPATH": str(hostile)},
         )  # fmt: skip
         deadline = time.monotonic() + 60
-        while len(server.requests) < 2 and time.monotonic() < deadline:  # preflight + the rollout's turn
+        while not ready(server) and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(0.5)
-        process.send_signal(signal.SIGINT)
-        try:
-            _, err = process.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            pytest.fail("the eval did not exit within 20 s of Ctrl-C")
-    assert process.returncode == 130, err
-    assert "Interrupted before any run finished" in err and "Traceback" not in err
-
-
-@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-def test_ctrl_c_writes_the_partial_results_names_the_log_and_exits_130(hostile: Path) -> None:
-    data = hostile / "data.jsonl"
-    data.write_text("\n".join([_row("a"), _row("b"), _row("slow")]) + "\n")
-    exe = Path(sys.executable).with_name("osmosis-local")
-    log = hostile / "runs.jsonl"
-    with ScriptedOpenAIServer(_policy()) as server:
-        process = subprocess.Popen(
-            [str(exe), "eval", "--mcp", "mcp", "-d", str(data), "--eval-fn", "hostile_rewards:hangs_on_slow",
-             "--model", "s", "--base-url", server.base_url, "--log", str(log), "-o", "out.json"],
-            cwd=hostile, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env={**os.environ, "PYTHONPATH": str(hostile)},
-        )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while (not log.exists() or log.read_text().count('"kind":"run"') < 2) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.5)  # the third run is now in its hung reward
         process.send_signal(signal.SIGINT)
         try:
             out, err = process.communicate(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
             pytest.fail("the eval did not exit within 20 s of Ctrl-C")
-    assert process.returncode == 130, err
+    return process.returncode, out, err
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_during_a_hung_reward_exits_promptly_and_says_what_the_log_holds(hostile: Path) -> None:
+    code, _, err = _eval_then_ctrl_c(
+        hostile, [_row("a")], "hostile_rewards:hangs",
+        lambda server: len(server.requests) >= 2,  # the preflight and the rollout's turn
+        "--log", "runs.jsonl", "--fail-under", "0.5",
+    )  # fmt: skip
+    assert code == 130, err
+    assert "Interrupted before any run finished" in err and "Traceback" not in err
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_writes_the_partial_results_names_the_log_and_exits_130(hostile: Path) -> None:
+    log = hostile / "runs.jsonl"
+    code, out, err = _eval_then_ctrl_c(
+        hostile, [_row("a"), _row("b"), _row("slow")], "hostile_rewards:hangs_on_slow",
+        lambda _: log.exists() and log.read_text().count('"kind":"run"') >= 2,  # the third run is in its reward
+        "--log", str(log), "-o", "out.json",
+    )  # fmt: skip
+    assert code == 130, err
     assert f"2 finished runs are in {log}" in err and f"--resume {log}" in err and "Traceback" not in err
     assert "Results written to" in out + err
     partial = json.loads((hostile / "out.json").read_text())

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the command line's help must not import pydantic
+    from osmosis_local.log.results import ModelCost
 
 
 def format_duration(ms: float) -> str:
@@ -49,7 +52,7 @@ def format_usd(value: float | None) -> str:
     return f"${value:.2f}" if value >= 10 else f"${value:.4f}" if value >= 0.01 or value == 0 else f"${value:.6f}"
 
 
-def cost_line(costs: Sequence[Any], total: float | None) -> str:
+def cost_line(costs: Sequence[ModelCost], total: float | None) -> str:
     """``Cost: $0.0123 (gpt-4o-mini policy $0.0100, openai/gpt-4o judge $0.0023)``; unknown prices say n/a."""
     parts = ", ".join(f"{c.model} {c.role} {format_usd(c.usd)}" for c in costs)
     unknown = [c.model for c in costs if c.usd is None]

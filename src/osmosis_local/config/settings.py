@@ -414,10 +414,9 @@ class EvalConfig(RunConfig):
         if (self.baseline_base_url or self.baseline_api_key) and not self.baseline_model:
             raise ValueError("--baseline-base-url and --baseline-api-key need --baseline-model")
         if self.max_cost is not None:
-            from osmosis_local.prices import LOCAL_PREFIX, price_of
+            from osmosis_local.prices import price_of
 
-            unpriced = [m for m in (self.model, self.baseline_model) if m is not None
-                        and price_of(m, is_local=m.startswith(LOCAL_PREFIX)) is None]  # fmt: skip
+            unpriced = [m for m in (self.model, self.baseline_model) if m is not None and price_of(m) is None]
             if unpriced:
                 raise ValueError(
                     f"--max-cost needs the price of every model, and none is known for {', '.join(unpriced)} "

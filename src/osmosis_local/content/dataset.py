@@ -16,6 +16,7 @@ import copy
 import csv
 import datetime as _dt
 import decimal
+import functools
 import hashlib
 import json
 import math
@@ -120,9 +121,11 @@ class DatasetRow:
         row.update(copy.deepcopy(self.extra))
         return row
 
+    @functools.cached_property
     def scalar_columns(self) -> dict[str, str | int | float | bool]:
         """The extra columns that hold one short value (a number, a flag, a label of at most 100 characters):
-        what a run records so a report can break its scores down by them (``num_steps``, ``difficulty``)."""
+        what a run records so a report can break its scores down by them (``num_steps``, ``difficulty``).
+        Computed once per row; every run of the row shares it (never mutated)."""
         return {
             str(key): value for key, value in self.extra.items()
             if isinstance(value, bool | int | float) or (isinstance(value, str) and len(value) <= 100)

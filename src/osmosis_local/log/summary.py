@@ -28,7 +28,7 @@ from osmosis_local.log.results import (
     ScoreChange,
 )
 from osmosis_local.log.stats import NoScore, Score, eval_fn_summary, paired_comparison
-from osmosis_local.prices import LOCAL_PREFIX, price_of
+from osmosis_local.prices import price_of
 
 
 def judge_delta(before: dict[str, int], after: dict[str, int]) -> JudgeUsage | None:
@@ -49,7 +49,7 @@ class JudgeTokens:
 
 def record_cost(record: RunRecord) -> float | None:
     """What the run's policy tokens cost in dollars; None when its model's price is not known."""
-    price = price_of(record.model, is_local=record.model.startswith(LOCAL_PREFIX))
+    price = price_of(record.model)
     usage = record.token_usage
     return None if price is None else price.cost(usage.prompt_tokens, usage.completion_tokens)
 
@@ -63,7 +63,7 @@ def model_costs(
         mine = [r for r in records if r.model_tag == tag]
         prompt = sum(r.token_usage.prompt_tokens for r in mine)
         completion = sum(r.token_usage.completion_tokens for r in mine)
-        price = price_of(name, is_local=name.startswith(LOCAL_PREFIX))
+        price = price_of(name)
         costs.append(ModelCost(
             model=name, role="policy" if tag == "primary" else "baseline", prompt_tokens=prompt,
             completion_tokens=completion, usd=None if price is None else price.cost(prompt, completion),

@@ -280,7 +280,7 @@ def read_log(path: str | Path, *, slim: bool = False) -> LoadedLog:
     what needs only the figures (``--resume``, merging, a result): memory then holds no transcript."""
     header: LogHeader | None = None
     records: dict[str, RunRecord] | list[RunRecord] = {} if slim else []
-    for raw in iter_records(path, drop=_TRANSCRIPT_KEYS if slim else frozenset()):
+    for raw in iter_records(path, drop=TRANSCRIPT_KEYS if slim else frozenset()):
         try:
             if raw.get("kind") == "header" or raw["key"] == HEADER_KEY:
                 header = header or LogHeader.model_validate(raw)
@@ -297,4 +297,4 @@ def read_log(path: str | Path, *, slim: bool = False) -> LoadedLog:
     return LoadedLog(header, list(records.values()) if isinstance(records, dict) else records)
 
 
-_TRANSCRIPT_KEYS = frozenset({"messages", "tool_calls"})
+TRANSCRIPT_KEYS = frozenset({"messages", "tool_calls"})  # what a slim read leaves out

@@ -418,7 +418,7 @@ def _rescored_records(result: EvalResult) -> list[RunRecord]:
     if not source or not Path(source).is_file():
         return []
     try:
-        return list(read_log(Path(source)).latest().values())
+        return list(read_log(Path(source), slim=True).latest().values())  # its scores; not its transcripts
     except LogReadError:
         return []
 

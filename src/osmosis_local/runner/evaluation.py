@@ -104,13 +104,17 @@ class _Progress:
     stop_reason: str | None = None
     budget_stop: str | None = None  # why --max-cost stopped the eval
     in_flight: int = 0
-    new_runs: int = 0  # runs finished by this invocation (the average cost per run is over these)
+    # Kept only under --max-cost (no price is looked up otherwise): the policy's dollars of the runs the log
+    # held when the eval resumed, and of the runs this invocation finished (the average per run is over these).
+    resumed_cost: float = 0.0
+    new_runs: int = 0
     new_cost: float = 0.0
 
-    def spent(self, session: Session[EvalConfig]) -> tuple[float, float]:
-        """Dollars the eval has spent: every run in the log (resumed ones included); and this session's judges."""
-        policy = math.fsum(cost for r in self.records.values() if (cost := record_cost(r)) is not None)
-        return policy, total_cost(model_costs((), (), session.judge_tokens())) or 0.0
+    def finished(self, record: RunRecord, session: Session[EvalConfig]) -> None:
+        """Count a run this invocation finished (its cost only when --max-cost needs it)."""
+        self.new_runs += 1
+        if session.config.max_cost is not None:
+            self.new_cost += record_cost(record) or 0.0
 
     def over_budget(self, session: Session[EvalConfig]) -> bool:
         """Starting one more run would likely pass --max-cost: what is spent, plus what the runs in flight and
@@ -118,8 +122,8 @@ class _Progress:
         limit = session.config.max_cost
         if limit is None:
             return False
-        policy, judges = self.spent(session)
-        spent = policy + judges
+        judges = total_cost(model_costs((), (), session.judge_tokens())) or 0.0
+        spent = self.resumed_cost + self.new_cost + judges
         average = (self.new_cost + judges) / self.new_runs if self.new_runs else 0.0
         if spent + average * (self.in_flight + 1) < limit:
             return False
@@ -187,6 +191,8 @@ async def _run(
     for item in items:
         if item.key in done:
             progress.records[item.key] = done[item.key]
+    if config.max_cost is not None:
+        progress.resumed_cost = math.fsum(c for r in progress.records.values() if (c := record_cost(r)) is not None)
     todo = [item for item in items if item.key not in progress.records]
     hooks.started(
         EvalPlan(
@@ -252,8 +258,7 @@ async def _roll_out(
                     progress.in_flight -= 1
                 log.append(record)  # written whole before it is counted (fsync: in the background)
                 progress.records[item.key] = record.slim()  # the figures, not the transcript (it is in the log)
-                progress.new_runs += 1
-                progress.new_cost += record_cost(record) or 0.0
+                progress.finished(record, session)
                 hooks.run_finished(record, len(progress.records), len(items))
                 if record.systemic and progress.stop_reason is None:
                     progress.stop_reason = session.redactor(record.error or "systemic provider error")

@@ -21,7 +21,7 @@ from osmosis_local.errors import LogReadError, SettingsMismatchError
 from osmosis_local.log.records import HEADER_KEY, LogHeader, RunRecord, run_key
 from osmosis_local.log.results import EvalResult, write_results
 from osmosis_local.log.summary import build_eval_result, span_ms
-from osmosis_local.log.transcript import TranscriptLog, iter_records, read_log
+from osmosis_local.log.transcript import TRANSCRIPT_KEYS, TranscriptLog, iter_records, read_log
 from osmosis_local.safe_text import model_json
 
 __all__ = ["merge_logs"]
@@ -32,7 +32,7 @@ WINDOW = ("n_runs", "limit", "offset")  # `--resume` may change these; the share
 def _settings(path: Path) -> EvalConfig:
     if not path.is_file():
         raise LogReadError(f"Transcript log not found: {path}")
-    for raw in iter_records(path, drop=frozenset({"messages", "tool_calls"})):
+    for raw in iter_records(path, drop=TRANSCRIPT_KEYS):
         if raw.get("kind") == "header" or raw.get("key") == HEADER_KEY:
             settings = LogHeader.model_validate(raw).eval_settings
             if settings is not None:
@@ -134,7 +134,7 @@ def _write_merged_log(target: Path, settings: EvalConfig, logs: Sequence[Path], 
     """The header, then each run's last record from the log that holds it, copied line by line."""
     last_line: dict[str, int] = {}
     for path in logs:
-        for number, raw in enumerate(iter_records(path, drop=frozenset({"messages", "tool_calls"}))):
+        for number, raw in enumerate(iter_records(path, drop=TRANSCRIPT_KEYS)):
             if raw["key"] != HEADER_KEY and owner.get(raw["key"]) == path:
                 last_line[raw["key"]] = number
     with TranscriptLog(target) as log:

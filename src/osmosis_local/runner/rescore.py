@@ -20,11 +20,11 @@ from osmosis_local.errors import LogReadError, SetupError
 from osmosis_local.llm.provider_keys import key_redactor
 from osmosis_local.log.records import LogHeader, RunRecord
 from osmosis_local.log.results import EvalResult
-from osmosis_local.log.summary import JudgeTokens, build_eval_result, judge_delta, score_changes
+from osmosis_local.log.summary import build_eval_result, judge_delta, score_changes
 from osmosis_local.log.transcript import RunLog, default_log_path, read_log
 from osmosis_local.runner.evaluation import EvalHooks, EvalPlan
 from osmosis_local.runner.scoring import score_run
-from osmosis_local.runner.session import deliver_results
+from osmosis_local.runner.session import deliver_results, judge_tokens_spent
 
 __all__ = ["RescoreConfig", "arescore"]
 
@@ -76,7 +76,7 @@ def _eval_settings(config: RescoreConfig, path: Path) -> tuple[EvalConfig, list[
 async def arescore(config: RescoreConfig, hooks: EvalHooks | None = None) -> EvalResult:
     """Rescore ``config.log``; raises `SetupError`/`LogReadError` for a log, dataset or eval function that
     cannot be used."""
-    from osmosis_local.rubric import judge_tokens_by_model, judge_tokens_since, judge_usage
+    from osmosis_local.rubric import judge_tokens_by_model, judge_usage
 
     hooks = hooks or EvalHooks()
     config = config.model_copy(update=absolute_fields(config))
@@ -147,9 +147,8 @@ async def arescore(config: RescoreConfig, hooks: EvalHooks | None = None) -> Eva
         stop_reason=None,
         judge=judge_delta(judge_before, judge_usage()),
         command="rescore",
-        judges=[JudgeTokens(name, t.prompt_tokens, t.completion_tokens, t.is_local)
-                for name, t in judge_tokens_since(judge_tokens_before).items()],
-    )  # fmt: skip
+        judges=judge_tokens_spent(judge_tokens_before),
+    )
     changes = score_changes(
         records, done, list(config.eval_fns), row_indices, threshold=settings.pass_threshold, n=settings.n_runs
     )

@@ -83,6 +83,14 @@ class RunHooks:
         """A line for the person running it (e.g. where the results were written)."""
 
 
+def judge_tokens_spent(before: dict[str, ModelTally]) -> list[JudgeTokens]:
+    """The tokens each judge model spent since the ``before`` snapshot, as the cost figures take them."""
+    from osmosis_local.rubric import judge_tokens_since
+
+    spent = judge_tokens_since(before)
+    return [JudgeTokens(name, t.prompt_tokens, t.completion_tokens, t.is_local) for name, t in spent.items()]
+
+
 def ready_outputs(config: ConfigT) -> ConfigT:
     """The settings with every path absolute (resolved once: a tool's ``os.chdir`` moves nothing), after checking
     the outputs before any work: none is an input, each can be written, a new ``--log`` holds no other run.
@@ -155,10 +163,7 @@ class Session(Generic[ConfigT]):
 
     def judge_tokens(self) -> list[JudgeTokens]:
         """What each judge model spent since the session started (for the cost)."""
-        from osmosis_local.rubric import judge_tokens_since
-
-        spent = judge_tokens_since(self.judge_tokens_at_start)
-        return [JudgeTokens(name, t.prompt_tokens, t.completion_tokens, t.is_local) for name, t in spent.items()]
+        return judge_tokens_spent(self.judge_tokens_at_start)
 
     @property
     def primary(self) -> ModelChoice:
@@ -224,7 +229,7 @@ class Session(Generic[ConfigT]):
             duration_ms=round(result.duration_ms, 1),
             ground_truth=row.ground_truth,
             answer=result.solution_str,
-            columns=row.scalar_columns(),
+            columns=row.scalar_columns,
             tool_calls=result.tool_calls,
             messages=result.messages,
         )
