@@ -65,32 +65,41 @@ TARGETS = {
     "help_s": 0.5,
 }
 
-# The child server: the scripted policy with a fixed latency; it writes the time of its first request.
+# The child server: the scripted policy with a fixed latency on an asyncio HTTP server (aiohttp.web: a request
+# waiting out its latency costs no thread, so one process answers hundreds at once on time); it writes the time of
+# its first request. Several processes may serve one port (SO_REUSEPORT): the kernel spreads the connections.
 _SERVER = """
-import socket, socketserver, sys, time
-socketserver.TCPServer.request_queue_size = 1024
-import osmosis_local.testing.scripted_server as scripted
+import asyncio, json, sys, time
+from aiohttp import web
 from osmosis_local.testing.scripted_policy import ScriptedPolicy, load_rows
-from osmosis_local.testing.scripted_server import ScriptedOpenAIServer
-_bind = scripted._Server.server_bind
-def server_bind(self):  # several processes may serve one port: the kernel spreads the connections
-    self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    _bind(self)
-scripted._Server.server_bind = server_bind
 policy = ScriptedPolicy(load_rows(sys.argv[1]), latency_s=float(sys.argv[2]))
 stamp, seen = sys.argv[3], []
-def respond(body):
+async def chat(request):
+    arrived = time.monotonic()
+    body = await request.json()
     if not seen:
         seen.append(time.time())
         open(stamp, "w").write(repr(seen[0]))
-    return policy(body)
-class Forgetful(ScriptedOpenAIServer):
-    def _record(self, body, auth):  # keeps no request bodies (thousands of them slow a long benchmark down)
-        pass
-server = Forgetful(respond, port=int(sys.argv[4]))
-import gc; gc.freeze()  # a full collection over the imports would pause the double's answers now and then
-print(server.base_url, flush=True)
-server.serve_forever()
+    reply = policy(body)
+    wait = reply.delay_s - (time.monotonic() - arrived)
+    if wait > 0:
+        await asyncio.sleep(wait)
+    return web.Response(status=reply.status, body=json.dumps(reply.body), content_type="application/json")
+async def models(request):
+    return web.json_response({"object": "list", "data": [{"id": "scripted", "object": "model"}]})
+async def main():
+    app = web.Application(client_max_size=64 * 1024 * 1024)
+    app.router.add_post("/v1/chat/completions", chat)
+    app.router.add_get("/v1/models", models)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", int(sys.argv[4]), reuse_port=True, backlog=2048)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    import gc; gc.freeze()  # a full collection over the imports would pause the double's answers now and then
+    print(f"http://127.0.0.1:{port}/v1", flush=True)
+    await asyncio.Event().wait()
+asyncio.run(main())
 """
 
 

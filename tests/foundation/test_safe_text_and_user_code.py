@@ -130,6 +130,29 @@ def test_a_hung_sync_call_misses_its_deadline_at_once_in_a_daemon_thread() -> No
     assert time.perf_counter() - started < 5  # asyncio.run did not wait for the thread at shutdown
 
 
+def test_sync_calls_reuse_daemon_threads_and_a_hung_one_keeps_only_its_own() -> None:
+    import contextvars
+    import threading
+
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="unset")
+
+    def who() -> tuple[int, bool, str]:
+        return threading.get_ident(), threading.current_thread().daemon, var.get()
+
+    async def run() -> tuple[list[tuple[int, bool, str]], list[tuple[int, bool, str]]]:
+        var.set("the caller's")
+        before = [await call_user(who, {}, timeout_s=5, what="f") for _ in range(20)]
+        with pytest.raises(UserCodeTimeout):
+            await call_user(_hang, {}, timeout_s=0.1, what="f")
+        after = await asyncio.gather(*(call_user(who, {}, timeout_s=5, what="f") for _ in range(3)))
+        return before, list(after)
+
+    before, after = asyncio.run(run())
+    assert all(daemon and value == "the caller's" for _, daemon, value in before + after)
+    assert len({ident for ident, _, _ in before}) <= 2  # one after the other: the same worker, not 20 threads
+    assert len(after) == 3  # the hung call's worker is busy; the others still answer at once
+
+
 def test_a_cancelled_call_is_not_the_codes_error() -> None:
     async def run() -> None:
         task = asyncio.ensure_future(call_user(_hang, {}, timeout_s=None, what="f"))

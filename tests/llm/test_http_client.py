@@ -158,3 +158,22 @@ print(result.summary.eval_fns["reward_fn.compute_reward:numbers_match_reward"].m
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["1.0", "False"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "answer", "content"),
+    [
+        ({}, '{"choices": [{"message": {"role": "assistant", "content": "fast"}}]}', "fast"),
+        # what orjson refuses goes through `json`: an integer past 64 bits, both ways, and NaN in an answer
+        ({"seed": 2**70}, '{"created": 1' + "0" * 30 + ', "choices": [{"message": {"content": "big"}}]}', "big"),
+        ({}, '{"x": NaN, "choices": [{"message": {"content": "nan"}}]}', "nan"),
+    ],
+)
+def test_request_and_answer_json_that_the_fast_codec_refuses_still_goes_through(
+    extra: dict[str, Any], answer: str, content: str
+) -> None:
+    with ScriptedOpenAIServer(lambda body: ScriptedReply(body=answer)) as server:
+        replies = _both(_request(server, **extra))
+        sent = server.requests
+    assert [getattr(reply, "message", reply).get("content") for reply in replies] == [content, content]
+    assert all(body.get("seed") == extra.get("seed") for body in sent) and len(sent) == 2

@@ -323,3 +323,57 @@ def test_the_real_tools_list_the_same_schemas_with_or_without_a_client() -> None
 
     direct, through_client = asyncio.run(schemas(True)), asyncio.run(schemas(False))
     assert direct == through_client and len(direct) == 8
+
+
+def test_the_direct_path_words_masked_errors_as_the_client_does_and_gives_tools_a_context() -> None:
+    """Plain tools of a server without call hooks skip `call_tool`'s lookup and chain, not its behaviour."""
+    from fastmcp.server.dependencies import get_context
+
+    server = fastmcp.FastMCP("masked", mask_error_details=True)
+
+    @server.tool
+    def crash(x: int) -> int:
+        raise ValueError("a secret detail")
+
+    @server.tool
+    def refuse(x: int) -> int:
+        raise ToolError(f"cannot handle {x}")
+
+    @server.tool
+    def server_name() -> str:
+        return get_context().fastmcp.name  # a tool may ask for its context at run time
+
+    async def run(in_process: bool) -> list[tuple[str, bool]]:
+        async with ToolRunner(server, in_process=in_process) as runner:
+            assert bool(runner._resolved) is in_process
+            calls = [("crash", '{"x": 1}'), ("refuse", '{"x": 2}'), ("server_name", "{}"), ("crash", '{"x": "y"}')]
+            outcomes = [await runner.call(name, args, call_id=f"c{i}") for i, (name, args) in enumerate(calls)]
+        return [(o.content, o.is_error) for o in outcomes]
+
+    direct, through_client = asyncio.run(run(True)), asyncio.run(run(False))
+    assert direct == through_client
+    assert direct[0] == ("Error: tool 'crash' failed: Error calling tool 'crash'", True)
+    assert direct[1] == ("Error: tool 'refuse' failed: cannot handle 2", True)
+    assert direct[2] == ("masked", False)
+
+
+def test_a_middleware_that_hooks_tool_calls_sees_every_in_process_call() -> None:
+    from fastmcp.server.middleware import Middleware
+
+    seen: list[str] = []
+
+    class Count(Middleware):
+        async def on_call_tool(self, context: Any, call_next: Any) -> Any:
+            seen.append(context.message.name)
+            return await call_next(context)
+
+    server = _server()
+    server.add_middleware(Count())
+
+    async def run() -> list[str]:
+        async with ToolRunner(server) as runner:
+            assert runner._in_process and not runner._resolved  # in process, through `call_tool` and its chain
+            return [(await runner.call("add", '{"a": 1, "b": 2}', call_id=f"c{i}")).content for i in range(3)]
+
+    assert asyncio.run(run()) == ["3.0", "3.0", "3.0"]
+    assert seen == ["add", "add", "add"]

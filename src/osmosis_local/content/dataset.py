@@ -12,7 +12,6 @@ record batches, so only the window is held in memory (`.json` is one document an
 from __future__ import annotations
 
 import base64
-import copy
 import csv
 import datetime as _dt
 import decimal
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from osmosis_local.safe_text import clean, clean_tree
+from osmosis_local.types import copy_tree
 
 __all__ = [
     "REQUIRED_COLUMNS",
@@ -118,7 +118,7 @@ class DatasetRow:
             "user_prompt": self.user_prompt,
             "ground_truth": self.ground_truth,
         }
-        row.update(copy.deepcopy(self.extra))
+        row.update(copy_tree(self.extra))
         return row
 
     @functools.cached_property

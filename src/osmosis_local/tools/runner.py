@@ -119,6 +119,7 @@ class ToolRunner:
         self._guard = shared_guard()
         self._guarding = False
         self._allow_in_process = in_process
+        self._resolved: dict[str, Any] = {}  # plain function tools `_server_call` runs without `call_tool`
         self._log_filter = _DropToolErrorLogs() if quiet_server_errors else None
         self.connect_timeout_s = connect_timeout_s
 
@@ -199,13 +200,20 @@ class ToolRunner:
         if not self._allow_in_process or not isinstance(self.server, FastMCP):
             return set(), True
         from fastmcp.server.server import default_lifespan
+        from fastmcp.tools.base import Tool
         from fastmcp.tools.function_tool import FunctionTool
 
         names: set[str] = set()
+        direct = self._log_filter is not None and _no_call_hooks(self.server)  # loud: FastMCP logs each failure
+        self._resolved = {}
         needs_client = getattr(self.server, "_lifespan", None) is not default_lifespan
         for tool in await self.server.list_tools():
             if isinstance(tool, FunctionTool) and not _has_injected_parameters(tool):
                 names.add(tool.name)
+                if direct and tool.name not in self._resolved:
+                    resolved = await self.server.get_tool(tool.name)  # the version `call_tool` would run
+                    if isinstance(resolved, FunctionTool) and type(resolved)._run is Tool._run:
+                        self._resolved[tool.name] = resolved
                 fn = getattr(tool, "fn", None)
                 if inspect.iscoroutinefunction(fn):
                     codes = {c for f in (fn, inspect.unwrap(fn)) if (c := getattr(f, "__code__", None)) is not None}
@@ -213,6 +221,31 @@ class ToolRunner:
             else:
                 needs_client = True
         return names, needs_client
+
+    async def _server_call(self, name: str, args: dict[str, Any]) -> Any:
+        """What `FastMCP.call_tool` does for a plain function tool, at a third of its CPU when it may.
+
+        When no middleware or extension of the server hooks tool calls (`_no_call_hooks`) and FastMCP's log lines
+        of failing calls are hidden anyway (`quiet_server_errors`), the tool resolved
+        when the runner listed the tools runs in a FastMCP `Context` (as `call_tool` runs it), and an exception
+        becomes the `ToolError` `call_tool` would raise (`_as_tool_error`). That skips the middleware chain and
+        FastMCP's lookup through its providers (~90 us of ~180 us per call: a sixth of an eval's CPU with 4
+        tool turns). Otherwise, and for a tool resolved to something else, `call_tool` itself runs.
+        """
+        tool = self._resolved.get(name)
+        if tool is None:
+            return await self.server.call_tool(name, args)
+        from fastmcp.exceptions import FastMCPError
+        from fastmcp.server.context import Context
+        from pydantic import ValidationError
+
+        async with Context(fastmcp=self.server):
+            try:
+                return await tool.run(args)
+            except (FastMCPError, ValidationError, McpError):
+                raise
+            except Exception as exc:  # noqa: BLE001 - the tool's own failure, worded as FastMCP words it
+                raise _as_tool_error(name, exc, bool(getattr(self.server, "_mask_error_details", False))) from exc
 
     async def _call_in_process(self, name: str, args: dict[str, Any], finish: Finish) -> ToolCallOutcome:
         """`FastMCP.call_tool` with the same timeout and the same error texts as the client path."""
@@ -222,12 +255,12 @@ class ToolRunner:
             if name in self._async_tools and self._guarding:  # on this loop: a blocking one is interrupted
                 with self._guard.guard(self._async_tools[name], self.timeout_s):
                     async with asyncio.timeout(self.timeout_s):
-                        result = await self.server.call_tool(name, args)
+                        result = await self._server_call(name, args)
             elif name in self._async_tools:  # on the tool loop: one that blocks holds only that loop
-                result = await self._tool_loop.call(lambda: self.server.call_tool(name, args), self.timeout_s)
+                result = await self._tool_loop.call(lambda: self._server_call(name, args), self.timeout_s)
             else:  # a sync tool runs in a worker thread of FastMCP's already
                 async with asyncio.timeout(self.timeout_s):
-                    result = await self.server.call_tool(name, args)
+                    result = await self._server_call(name, args)
         except ToolBlocked:
             return finish(f"Error: tool '{name}' timed out after {self.timeout_s:g}s (it blocked; it was interrupted)",
                           True, args)  # fmt: skip
@@ -323,6 +356,34 @@ class ToolRunner:
 
 
 Finish = Callable[..., ToolCallOutcome]
+
+
+def _no_call_hooks(server: Any) -> bool:
+    """True when nothing sits between `FastMCP.call_tool` and the tool: no middleware of the server hooks a
+    message, a request or a tool call (FastMCP's own schema-dereferencing one hooks listings only), and no
+    server extension intercepts calls."""
+    from fastmcp.server.middleware import Middleware
+
+    if getattr(server, "_extensions", None):  # tools/call interceptors of an extension
+        return False
+    hooks = ("__call__", "on_message", "on_request", "on_call_tool")
+    for middleware in getattr(server, "middleware", None) or []:
+        kind = type(middleware)
+        if any(getattr(kind, hook, None) is not getattr(Middleware, hook) for hook in hooks):
+            return False
+    return True
+
+
+def _as_tool_error(name: str, exc: Exception, masked: bool) -> Exception:
+    """The `ToolError` `FastMCP.call_tool` raises for an exception of a tool (same words, same masking)."""
+    from fastmcp.exceptions import ToolError
+    from fastmcp.utilities.exceptions import get_http_status_code, is_timeout_error
+
+    if get_http_status_code(exc) == 429:
+        return ToolError("Rate limited by upstream API, please retry later")
+    if is_timeout_error(exc):
+        return ToolError("Upstream request timed out, please retry")
+    return ToolError(f"Error calling tool {name!r}" if masked else f"Error calling tool {name!r}: {exc}")
 
 
 def _has_injected_parameters(tool: Any) -> bool:
