@@ -3,7 +3,8 @@
 - **RSS growth per 1,000 rollouts** (target <= 1 MB): the peak RSS of a whole ``osmosis-local eval`` process at
   1,000 rollouts (the baseline, measured in the same run) and at 10,000 (``--full``: also 50,000), against the
   scripted-policy TEST DOUBLE (no latency) in a child process; the growth is (peak(N) - peak(1,000)) per
-  1,000 extra rollouts. The runner keeps each finished run's figures, never its transcript (the log has it).
+  1,000 extra rollouts. The runner keeps each finished run's figures (`RunFigures`, ~0.5 KB), never its transcript
+  (the log has it), and `eval` writes `-o` one row at a time.
 - **Building the result** from run records (what the end of an eval, ``rescore``, ``view`` and ``merge`` do)
   at 2,500 and 20,000 runs: seconds, and the ratio of the two per run (1.0 = linear).
 - **The report of a big log**: ``osmosis-local view`` of a 2,500- and a 20,000-run log (5 messages a run):

@@ -302,6 +302,28 @@ def test_the_python_api_returns_the_typed_result_without_printing(
     assert captured.out == "" and captured.err == ""
 
 
+def test_the_results_file_written_row_by_row_is_the_models_json_to_the_byte(tmp_path: Path) -> None:
+    """`eval` writes `-o` one row at a time from the runs' figures (`keep_rows=False`): the same text as the
+    whole model dumped at once, baseline, comparison and redaction included."""
+    import io
+
+    from osmosis_local.redaction import Redactor
+
+    with ScriptedOpenAIServer(ScriptedPolicy(ROWS)) as server:
+        result = evaluate(mcp=MCP_DIR, dataset=DATASET, eval_fn=[NUMBERS], model="scripted", base_url=server.base_url,
+                          baseline_model="scripted", baseline_base_url=[server.base_url], limit=3, n=2,
+                          log=tmp_path / "api.jsonl")  # fmt: skip
+    assert result.model_summaries and result.comparison and len(result.rows) == 3
+    redact = Redactor.of(["scripted"])  # a "secret" that occurs in the config, the summary and every row
+    bare = result.model_copy(update={"rows": []})
+    for rows, whole in ((result.rows, result), ([], bare)):
+        streamed = io.StringIO()
+        bare.write_json(streamed, iter(rows), redact)
+        assert streamed.getvalue() == whole.to_json(redact)
+    with pytest.raises(ValueError, match="without its rows"):
+        result.write_json(io.StringIO(), [])
+
+
 def test_the_python_api_rejects_bad_options_by_name() -> None:
     with pytest.raises(ValueError, match="batch_size"):
         evaluate(mcp=MCP_DIR, dataset=DATASET, eval_fn=[NUMBERS], model="m", batch_size=0)

@@ -326,7 +326,7 @@ class EvalReporter(ConsoleReporter, EvalHooks):
                     config.model,
                     summary.total_runs,
                     summary.total_tokens,
-                    sum(run.duration_ms for row in result.rows for run in row.runs),
+                    summary.run_duration_ms,
                     summary.eval_fns,
                 )
             ]

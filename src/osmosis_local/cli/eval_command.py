@@ -84,7 +84,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     reporter = EvalReporter(quiet=args.quiet, redactor=run_redactor(config), show=args.show)
     with debug_logging(args.debug, reporter.redact):
         try:
-            result = asyncio.run(aevaluate(config, reporter))
+            result = asyncio.run(aevaluate(config, reporter, keep_rows=False))
         except (SettingsMismatchError, OutputPathError) as exc:
             reporter.setup_failed(exc, debug=args.debug)
             return EXIT_USAGE

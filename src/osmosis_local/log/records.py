@@ -143,15 +143,11 @@ class RunRecord(BaseModel):
     @property
     def why_no_answer(self) -> str | None:
         """Why the run did not end with an answer (the rollout's error, or what stopped it), or None."""
-        state = self.end_state
-        if state == "out_of_turns":
-            return f"ran out of turns while still calling tools after {self.token_usage.num_llm_calls} LLM calls " \
-                   "(raise --max-turns?)"  # fmt: skip
-        if state == "cut_off":
-            return "the model was cut off before it answered (finish_reason=length; raise --max-tokens?)"
-        if state == "error":
-            return self.error or f"the rollout ended without an answer (finish_reason={self.finish_reason})"
-        return None
+        return _why_no_answer(self.end_state, self.error, self.finish_reason, self.token_usage.num_llm_calls)
+
+    def figures(self) -> RunFigures:
+        """The figures of this run (`RunFigures`): what its result needs, in a fraction of the memory."""
+        return RunFigures(self)
 
     def slim(self) -> RunRecord:
         """This record without its conversation and tool calls, the answer cut to `SLIM_ANSWER_CHARS`: what a
@@ -171,6 +167,90 @@ class RunRecord(BaseModel):
         return cast(list[dict[str, Any]], self.messages)  # a log's messages are kept as written (see MessageList)
 
 
+def _why_no_answer(state: EndState, error: str | None, finish_reason: str, llm_calls: int) -> str | None:
+    if state == "out_of_turns":
+        return f"ran out of turns while still calling tools after {llm_calls} LLM calls (raise --max-turns?)"
+    if state == "cut_off":
+        return "the model was cut off before it answered (finish_reason=length; raise --max-tokens?)"
+    if state == "error":
+        return error or f"the rollout ended without an answer (finish_reason={finish_reason})"
+    return None
+
+
+class RunFigures:
+    """What a result needs of one finished run - scores, state, tokens, timings, the answer cut to
+    `SLIM_ANSWER_CHARS` - with `RunRecord`'s names for them, in about 0.5 KB (a slim `RunRecord` takes ~2 KB).
+
+    The runner keeps one per finished run, and the result is built from them, so an eval's memory does not grow
+    with its transcripts (the log on disk has everything). Read-only.
+    """
+
+    __slots__ = (
+        "_answer", "_error", "_score_errors", "_score_names", "_score_values", "_tokens", "duration_ms", "key",
+        "model", "model_tag", "reward", "row_index", "run_index", "seed", "started_at", "success", "finish_reason",
+    )  # fmt: skip
+
+    def __init__(self, record: RunRecord) -> None:
+        self.key, self.row_index, self.run_index = record.key, record.row_index, record.run_index
+        self.model_tag, self.model, self.seed = record.model_tag, record.model, record.seed
+        self.success = record.success
+        self.finish_reason, self.reward, self.started_at = record.finish_reason, record.reward, record.started_at
+        self.duration_ms = record.duration_ms
+        self._error = record.error
+        extra = len(record.answer) - SLIM_ANSWER_CHARS
+        self._answer = record.answer if extra <= 0 else \
+            f"{record.answer[:SLIM_ANSWER_CHARS]}... [{extra} more characters in the log]"  # fmt: skip
+        names = tuple(record.scores)
+        self._score_names = _SCORE_NAMES.setdefault(names, names)  # one tuple per set of eval functions
+        self._score_values = tuple(record.scores.values())
+        self._score_errors = dict(record.score_errors) or None
+        usage = record.token_usage
+        self._tokens = (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens, usage.num_llm_calls)
+
+    @property
+    def error(self) -> str | None:
+        return self._error
+
+    @property
+    def answer(self) -> str:
+        return self._answer
+
+    @property
+    def scores(self) -> dict[str, float]:
+        return dict(zip(self._score_names, self._score_values, strict=True))
+
+    @property
+    def score_errors(self) -> dict[str, str]:
+        return dict(self._score_errors or {})
+
+    @property
+    def token_usage(self) -> TokenUsage:
+        prompt, completion, total, calls = self._tokens
+        return TokenUsage.model_construct(prompt_tokens=prompt, completion_tokens=completion, total_tokens=total,
+                                          num_llm_calls=calls)  # fmt: skip
+
+    @property
+    def tokens(self) -> int:
+        return self._tokens[2]
+
+    @property
+    def end_state(self) -> EndState:
+        return end_state(self.success, self.finish_reason)
+
+    @property
+    def answered(self) -> bool:
+        return self.end_state == "answered"
+
+    @property
+    def why_no_answer(self) -> str | None:
+        return _why_no_answer(self.end_state, self._error, self.finish_reason, self._tokens[3])
+
+    def figures(self) -> RunFigures:
+        return self
+
+
+_SCORE_NAMES: dict[tuple[str, ...], tuple[str, ...]] = {}
+RunLike = RunRecord | RunFigures  # what a result is built from: a record read from a log, or a run's figures
 _SLIM_FIELDS: set[str] = set(RunRecord.model_fields)
 _USAGE: dict[tuple[int, int, int, int], TokenUsage] = {}
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import types
 import typing
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TextIO
 
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
@@ -174,6 +175,9 @@ class EvalSummary(_Result):
     eval_fns: dict[str, EvalFnStats] = Field(description="figures of the primary model per eval function")
     total_tokens: int = Field(description="policy tokens of the primary model")
     total_duration_ms: float = Field(description="wall time of the eval phase")
+    run_duration_ms: float = Field(
+        default=0.0, description="sum of the primary runs' durations (the console's Avg Latency is this / total_runs)"
+    )
     judge_usage: JudgeUsage | None = Field(description="rubric judges' own calls and tokens, when any ran")
     cost: list[ModelCost] = Field(default_factory=list, description="the cost of each model's tokens")
     replicas: list[ReplicaUse] = Field(
@@ -205,6 +209,19 @@ class EvalResult(_Result):
 
     def to_json(self, redactor: Redactor = NO_SECRETS) -> str:
         return redactor(model_json(self, indent=2)) + "\n"
+
+    def write_json(self, handle: TextIO, rows: Iterable[EvalRowResult], redactor: Redactor = NO_SECRETS) -> None:
+        """`to_json` of this result (built without its rows) with ``rows`` in its place, written one row at a
+        time: the same text, without the whole of it (or every row) in memory at once."""
+        head, marker, tail = redactor(model_json(self, indent=2)).partition(_NO_ROWS)
+        if not marker or self.rows:
+            raise ValueError("write_json needs a result built without its rows")
+        handle.write(head + '\n  "rows": [')
+        first = True
+        for row in rows:
+            handle.write(("\n" if first else ",\n") + _indented(redactor(model_json(row, indent=2))))
+            first = False
+        handle.write(("]" if first else "\n  ]") + ",\n" + tail + "\n")
 
     def failed_with(self, problem: str) -> EvalResult:
         """This result with one more problem, failed (exit code 1): e.g. its ``-o`` file could not be written."""
@@ -254,11 +271,29 @@ class RolloutTestResult(_Result):
         return self.model_copy(update={"exit_code": EXIT_FAILED})
 
 
-def write_results(path: str | Path, result: EvalResult | RolloutTestResult, redactor: Redactor = NO_SECRETS) -> Path:
-    """The `-o` JSON file, parent folders created."""
+_NO_ROWS = '\n  "rows": [],\n'  # where an `EvalResult` built without its rows has them, as `model_json` writes it
+
+
+def _indented(text: str, prefix: str = "    ") -> str:
+    """``text`` (JSON: no line break inside a string) one level deeper, as a list item of the result."""
+    return prefix + text.replace("\n", "\n" + prefix)
+
+
+def write_results(
+    path: str | Path,
+    result: EvalResult | RolloutTestResult,
+    redactor: Redactor = NO_SECRETS,
+    rows: Iterable[EvalRowResult] | None = None,
+) -> Path:
+    """The `-o` JSON file, parent folders created. ``rows``: the rows of an `EvalResult` built without them,
+    written one at a time (`EvalResult.write_json`)."""
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(result.to_json(redactor), encoding="utf-8")
+    if rows is None or not isinstance(result, EvalResult):
+        out.write_text(result.to_json(redactor), encoding="utf-8")
+        return out
+    with out.open("w", encoding="utf-8") as handle:
+        result.write_json(handle, rows, redactor)
     return out
 
 

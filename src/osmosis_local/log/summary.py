@@ -7,14 +7,14 @@ and the report agree. It reads records only; it never runs anything.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from osmosis_local.config.settings import EvalConfig, FailUnder
 from osmosis_local.errors import EXIT_FAIL_UNDER, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
-from osmosis_local.log.records import RunRecord, end_state_counts
+from osmosis_local.log.records import RunLike, end_state_counts
 from osmosis_local.log.results import (
     EvalFnStats,
     EvalResult,
@@ -47,7 +47,7 @@ class JudgeTokens:
     is_local: bool = False
 
 
-def record_cost(record: RunRecord) -> float | None:
+def record_cost(record: RunLike) -> float | None:
     """What the run's policy tokens cost in dollars; None when its model's price is not known."""
     price = price_of(record.model)
     usage = record.token_usage
@@ -55,7 +55,7 @@ def record_cost(record: RunRecord) -> float | None:
 
 
 def model_costs(
-    records: Sequence[RunRecord], models: Sequence[tuple[str, str]], judges: Sequence[JudgeTokens] = ()
+    records: Sequence[RunLike], models: Sequence[tuple[str, str]], judges: Sequence[JudgeTokens] = ()
 ) -> list[ModelCost]:
     """The cost of each model's tokens: the policy and baseline from the run records, the judges as tallied."""
     costs = []
@@ -86,7 +86,7 @@ def total_cost(costs: Sequence[ModelCost]) -> float | None:
     return math.fsum(known) if known else None
 
 
-def span_ms(records: Sequence[RunRecord]) -> float | None:
+def span_ms(records: Sequence[RunLike]) -> float | None:
     """Milliseconds from the first run's start to the last run's end (a log records no wall time of its own);
     None when no run has a start time."""
     import datetime as _dt
@@ -103,17 +103,18 @@ def span_ms(records: Sequence[RunRecord]) -> float | None:
     return (max(end for _, end in spans) - min(start for start, _ in spans)) * 1000
 
 
-def run_score(record: RunRecord, fn: str) -> Score:
+def run_score(record: RunLike, fn: str) -> Score:
     """The record's score for ``fn``, or why it has none."""
-    if fn in record.scores:
-        return record.scores[fn]
+    scores = record.scores
+    if fn in scores:
+        return scores[fn]
     if fn in record.score_errors:
         return NoScore.ERROR
     return NoScore.RUN_FAILED
 
 
 def fn_stats(
-    records: Sequence[RunRecord], fn: str, row_indices: Sequence[int], *, threshold: float, n: int
+    records: Sequence[RunLike], fn: str, row_indices: Sequence[int], *, threshold: float, n: int
 ) -> EvalFnStats:
     """The figures of one eval function over one model's records."""
     by_row: dict[int, list[Score]] = {index: [] for index in row_indices}
@@ -124,7 +125,7 @@ def fn_stats(
 
 
 def _problems(
-    stats: dict[str, EvalFnStats], primary: Sequence[RunRecord], fail_under: FailUnder, stop_reason: str | None
+    stats: dict[str, EvalFnStats], primary: Sequence[RunLike], fail_under: FailUnder, stop_reason: str | None
 ) -> tuple[list[str], int]:
     """Why the eval must exit non-zero, and the code: 1 for a broken run, else 3 for a missed gate."""
     failed: list[str] = []
@@ -152,7 +153,7 @@ def build_eval_result(
     config: EvalConfig,
     row_indices: Sequence[int],
     models: Sequence[tuple[str, str]],
-    records: Sequence[RunRecord],
+    records: Sequence[RunLike],
     expected_items: int,
     wall_ms: float,
     log_path: Path,
@@ -163,15 +164,18 @@ def build_eval_result(
     judges: Sequence[JudgeTokens] = (),
     budget_stop: str | None = None,
     replicas: Sequence[ReplicaUse] = (),
+    with_rows: bool = True,
 ) -> EvalResult:
     """Every figure of an eval, from its run records; ``config`` is the run's settings (echoed as is).
 
-    ``interrupted``: the records are what a Ctrl-C left, and the result is marked partial (exit code 130)."""
+    ``interrupted``: the records are what a Ctrl-C left, and the result is marked partial (exit code 130).
+    ``with_rows=False``: the result without its rows (``rows`` empty), for a caller that writes them one at a time
+    from `eval_rows` (`EvalResult.write_json`)."""
     names = config.eval_fns
     by_tag = {tag: [r for r in records if r.model_tag == tag] for tag, _ in models}
     primary = by_tag["primary"]
 
-    def stats_of(tag_records: Sequence[RunRecord]) -> dict[str, EvalFnStats]:
+    def stats_of(tag_records: Sequence[RunLike]) -> dict[str, EvalFnStats]:
         return {
             name: fn_stats(tag_records, name, row_indices, threshold=config.pass_threshold, n=config.n_runs)
             for name in names
@@ -202,22 +206,14 @@ def build_eval_result(
         eval_fns=primary_stats,
         total_tokens=sum(r.tokens for r in primary),
         total_duration_ms=round(wall_ms, 1),
+        run_duration_ms=round(math.fsum(r.duration_ms for r in primary), 1),
         judge_usage=judge,
         cost=costs,
         replicas=list(replicas),
         total_cost_usd=total_cost(costs),
         problems=problems,
     )
-    by_row: dict[int, list[RunRecord]] = {index: [] for index in row_indices}  # one pass: linear in runs
-    for record in records:
-        if record.row_index in by_row:
-            by_row[record.row_index].append(record)
-    rows = [
-        EvalRowResult(row_index=index, runs=[
-            _run_result(r) for r in sorted(row_records, key=lambda r: (r.run_index, r.model_tag != "primary"))
-        ])
-        for index, row_records in by_row.items()
-    ]  # fmt: skip
+    rows = list(eval_rows(records, row_indices)) if with_rows else []
     model_summaries = comparison = None
     if len(models) > 1:
         model_summaries = [
@@ -252,8 +248,23 @@ def build_eval_result(
     )
 
 
-def _run_result(record: RunRecord) -> EvalRunResult:
-    return EvalRunResult(
+def eval_rows(records: Sequence[RunLike], row_indices: Sequence[int]) -> Iterator[EvalRowResult]:
+    """The result's rows, in ``row_indices`` order, each with its runs by run index (primary before baseline),
+    made one at a time: linear in runs, and only one row's entries exist at once."""
+    by_row: dict[int, list[RunLike]] = {index: [] for index in row_indices}
+    for record in records:
+        if record.row_index in by_row:
+            by_row[record.row_index].append(record)
+    for index, row_records in by_row.items():
+        ordered = sorted(row_records, key=lambda r: (r.run_index, r.model_tag != "primary"))
+        yield EvalRowResult(row_index=index, runs=[_run_result(r) for r in ordered])
+
+
+def _run_result(record: RunLike) -> EvalRunResult:
+    """The run's entry of the result: built without validation from the record's values (typed already), its
+    dicts and strings shared with the record, and one fields-set object for all: a run costs ~0.7 KB here."""
+    return EvalRunResult.model_construct(
+        _fields_set=_RUN_FIELDS,
         run_index=record.run_index,
         model_tag=record.model_tag,
         success=record.answered,
@@ -270,7 +281,10 @@ def _run_result(record: RunRecord) -> EvalRunResult:
     )
 
 
-def score_changes(before: Sequence[RunRecord], after: Sequence[RunRecord], names: Sequence[str],
+_RUN_FIELDS: set[str] = set(EvalRunResult.model_fields)
+
+
+def score_changes(before: Sequence[RunLike], after: Sequence[RunLike], names: Sequence[str],
                   rows: Sequence[int], *, threshold: float, n: int) -> dict[str, ScoreChange]:  # fmt: skip
     """Per eval function the earlier log had scored: means before -> after and the runs that changed (a rescore's
     result, and the report of a rescore log, both come from here)."""

@@ -18,14 +18,14 @@ import logging
 import math
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from pydantic import ValidationError
 
-from osmosis_local.errors import LogWriteError, OutputPathError
+from osmosis_local.errors import LogReadError, LogWriteError, OutputPathError
 from osmosis_local.log.records import HEADER_KEY, LogHeader, RunRecord, run_key
 from osmosis_local.redaction import NO_SECRETS, Redactor
 from osmosis_local.safe_text import model_json
@@ -199,11 +199,19 @@ class TranscriptLog:
 def iter_records(path: str | Path, *, drop: frozenset[str] = frozenset()) -> Iterator[dict[str, Any]]:
     """Every readable record in file order, read one line at a time (memory does not grow with the file), with
     the keys in ``drop`` left out. Torn or corrupt lines are skipped with a warning."""
+    for _, record in _records_at(path, drop):
+        yield record
+
+
+def _records_at(path: str | Path, drop: frozenset[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """`iter_records` with the byte offset where each record's line starts."""
     file = Path(path)
     if not file.exists():
         return
     with file.open("rb") as handle:
+        offset = 0
         for number, raw in enumerate(handle, start=1):
+            start, offset = offset, offset + len(raw)
             if not raw.strip():
                 continue
             torn = not raw.endswith(b"\n")  # no trailing newline: the last write was interrupted
@@ -218,7 +226,7 @@ def iter_records(path: str | Path, *, drop: frozenset[str] = frozenset()) -> Ite
                 continue
             for key in drop:
                 record.pop(key, None)
-            yield record
+            yield start, record
 
 
 def read_records(path: str | Path) -> list[dict[str, Any]]:
@@ -262,11 +270,39 @@ class RunLog:
 
 
 class LoadedLog:
-    """A transcript log read back: its header (None for a log without one) and its run records."""
+    """A transcript log read back: its header (None for a log without one) and its run records.
 
-    def __init__(self, header: LogHeader | None, records: list[RunRecord]) -> None:
+    A slim read also knows where each record's line starts in the file (``offsets``), so `with_transcripts`
+    can read the conversations back one run at a time."""
+
+    def __init__(
+        self,
+        header: LogHeader | None,
+        records: list[RunRecord],
+        path: Path | None = None,
+        offsets: dict[str, int] | None = None,
+    ) -> None:
         self.header = header
         self.records = records
+        self.path = path
+        self.offsets = offsets
+
+    def with_transcripts(self, records: Iterable[RunRecord]) -> Iterator[RunRecord]:
+        """Each of ``records`` whole (conversation and tool calls included), read from the log one at a time:
+        memory holds one transcript, not the log's. Records of a full read are whole already."""
+        if self.offsets is None or self.path is None:
+            yield from records
+            return
+        with self.path.open("rb") as handle:
+            for record in records:
+                handle.seek(self.offsets[record.key])
+                try:
+                    whole = RunRecord.model_validate_json(handle.readline())
+                except ValidationError as exc:
+                    raise LogReadError(f"{self.path} changed while it was read ({record.key}): {exc}") from None
+                if whole.key != record.key:
+                    raise LogReadError(f"{self.path} changed while it was read: {record.key} is no longer there")
+                yield whole
 
     def latest(self) -> dict[str, RunRecord]:
         """``{key: record}``; a run recorded twice (a resumed failure) keeps its last record."""
@@ -280,7 +316,8 @@ def read_log(path: str | Path, *, slim: bool = False) -> LoadedLog:
     what needs only the figures (``--resume``, merging, a result): memory then holds no transcript."""
     header: LogHeader | None = None
     records: dict[str, RunRecord] | list[RunRecord] = {} if slim else []
-    for raw in iter_records(path, drop=TRANSCRIPT_KEYS if slim else frozenset()):
+    offsets: dict[str, int] = {}
+    for offset, raw in _records_at(path, TRANSCRIPT_KEYS if slim else frozenset()):
         try:
             if raw.get("kind") == "header" or raw["key"] == HEADER_KEY:
                 header = header or LogHeader.model_validate(raw)
@@ -288,13 +325,16 @@ def read_log(path: str | Path, *, slim: bool = False) -> LoadedLog:
                 record = RunRecord.model_validate(raw).slim()
                 records.pop(record.key, None)  # a run recorded again (a resumed failure): its last record, in order
                 records[record.key] = record
+                offsets[record.key] = offset
             else:
                 records.append(RunRecord.model_validate(raw))
         except ValidationError as exc:
             logger.warning(
                 "%s: skipping record %r: not a run record (%d problems)", path, raw["key"][:80], exc.error_count()
             )
-    return LoadedLog(header, list(records.values()) if isinstance(records, dict) else records)
+    if isinstance(records, dict):
+        return LoadedLog(header, list(records.values()), Path(path), offsets)
+    return LoadedLog(header, records)
 
 
 TRANSCRIPT_KEYS = frozenset({"messages", "tool_calls"})  # what a slim read leaves out

@@ -22,30 +22,28 @@ from osmosis_local.errors import LogReadError
 from osmosis_local.log.records import END_STATE_LABELS, RunRecord
 from osmosis_local.log.results import EvalResult, ModelCost, ScoreChange
 from osmosis_local.log.summary import build_eval_result, score_changes, span_ms
-from osmosis_local.log.transcript import read_log
+from osmosis_local.log.transcript import LoadedLog, read_log
 from osmosis_local.reports.charts import GRID_ROWS, baseline_bars, grid, histogram, mean_bars
 
-__all__ = ["load_report_input", "render_report"]
+__all__ = ["load_report_input", "open_report_input", "render_report"]
 
-def load_report_input(path: Path) -> tuple[EvalResult, list[RunRecord]]:
-    """The result and the run records behind a transcript log, or behind a results file (`-o`) and its log."""
+def open_report_input(path: Path) -> tuple[EvalResult, LoadedLog]:
+    """The result behind a transcript log, or behind a results file (`-o`) and its log, and the log read slim:
+    its records hold the figures; `LoadedLog.with_transcripts` reads their conversations back one at a time."""
     if not path.is_file():
         raise LogReadError(f"Not found: {path}")
-    text = path.read_text(encoding="utf-8", errors="replace")
     if path.suffix == ".json":
         try:
-            result = EvalResult.model_validate_json(text)
+            result = EvalResult.model_validate_json(path.read_text(encoding="utf-8", errors="replace"))
         except ValueError as exc:
             raise LogReadError(f"{path} is not an eval results file (-o of eval or rescore): {exc}") from None
         log = Path(result.transcript_log)
-        records = list(read_log(log).latest().values()) if log.is_file() else []
-        return result, records
-    loaded = read_log(path)
-    header = loaded.header
+        return result, read_log(log, slim=True) if log.is_file() else LoadedLog(None, [])
+    loaded = read_log(path, slim=True)
+    header, records = loaded.header, loaded.records
     settings = header.eval_settings if header is not None else None
     if header is None or settings is None:
         raise LogReadError(f"{path} is not the transcript log of an eval or a rescore (no eval settings header)")
-    records = list(loaded.latest().values())
     if not records:
         raise LogReadError(f"{path} holds no finished runs")
     n_runs = max(settings.n_runs, 1 + max(r.run_index for r in records))
@@ -57,7 +55,13 @@ def load_report_input(path: Path) -> tuple[EvalResult, list[RunRecord]]:
         expected_items=len(records), wall_ms=0.0, log_path=path, stop_reason=None, judge=None,
         command=header.command if header.command != "test" else "eval",
     )  # fmt: skip
-    return result, records
+    return result, loaded
+
+
+def load_report_input(path: Path) -> tuple[EvalResult, list[RunRecord]]:
+    """`open_report_input` with every record whole (conversations included)."""
+    result, loaded = open_report_input(path)
+    return result, list(loaded.with_transcripts(loaded.records))
 
 
 # ----------------------------------------------------------------------------------------------- SVG

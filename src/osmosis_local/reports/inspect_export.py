@@ -4,21 +4,29 @@ Written with inspect_ai's own log models (the optional ``[inspect]`` extra): one
 primary model (epoch = run + 1), its conversation with the tool calls, one score per eval function (a score
 error is the value ``"ERROR"`` with the error as the explanation), the model, dataset and settings, and our
 metrics (both means, pass@k) as each scorer's metrics.
+
+The log is read slim (the figures of every run) and the conversations one run at a time, and the samples go to
+inspect_ai's own `.eval` recorder as they are made, flushed every `FLUSH_EVERY` samples: memory holds a batch
+of samples, never the log (inspect_ai's `write_eval_log` keeps every sample and compares each new one with all
+before it, which took 191 s for 20,000 runs).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as _dt
 import json
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 from osmosis_local.errors import LogReadError
 from osmosis_local.log.records import RunRecord
 from osmosis_local.log.results import EvalResult
-from osmosis_local.reports.html import load_report_input
+from osmosis_local.reports.html import open_report_input
 
 INSTALL_HINT = "pip install -e '.[inspect]' -c constraints.txt"
+FLUSH_EVERY = 200  # samples the recorder holds before it writes them to the file
 StopReason = Literal["stop", "max_tokens", "model_length", "tool_calls", "content_filter", "unknown"]
 _STOP: dict[str, StopReason] = {"stop": "stop", "length": "max_tokens", "max_turns": "tool_calls"}
 
@@ -99,13 +107,14 @@ def _sample(record: RunRecord, fns: list[str]) -> Any:
     )
 
 
-def build_inspect_log(result: EvalResult, records: list[RunRecord]) -> Any:
-    """The inspect_ai `EvalLog` of an eval (or rescore) result and its run records."""
+def build_inspect_log(result: EvalResult, records: Sequence[RunRecord], *, samples: bool = True) -> Any:
+    """The inspect_ai `EvalLog` of an eval (or rescore) result and its run records (whole, when ``samples``);
+    without ``samples``, the log's header and results alone (`export_inspect` streams the samples)."""
     from inspect_ai.log import EvalConfig, EvalDataset, EvalLog, EvalMetric, EvalResults, EvalScore, EvalSpec
 
     c, s = result.config, result.summary
     fns = list(c.eval_fns)
-    primary = [r for r in sorted(records, key=lambda r: (r.row_index, r.run_index)) if r.model_tag == "primary"]
+    primary = _primary(records)
     scores = []
     for fn in fns:
         st = s.eval_fns[fn]
@@ -123,9 +132,14 @@ def build_inspect_log(result: EvalResult, records: list[RunRecord]) -> Any:
         task_args={"settings": c.model_dump(mode="json"), "baseline_runs": len(records) - len(primary)},
     )  # fmt: skip
     return EvalLog(
-        status="success", eval=spec, samples=[_sample(r, fns) for r in primary],
+        status="success", eval=spec, samples=[_sample(r, fns) for r in primary] if samples else None,
         results=EvalResults(total_samples=s.expected_runs, completed_samples=len(primary), scores=scores),
     )  # fmt: skip
+
+
+def _primary(records: Iterable[RunRecord]) -> list[RunRecord]:
+    """The primary model's records by (row, run): one inspect sample each."""
+    return sorted((r for r in records if r.model_tag == "primary"), key=lambda r: (r.row_index, r.run_index))
 
 
 def export_inspect(source: Path, target: Path) -> Path:
@@ -134,9 +148,28 @@ def export_inspect(source: Path, target: Path) -> Path:
         from inspect_ai.log import write_eval_log
     except ImportError:
         raise LogReadError(f"Exporting to inspect needs inspect-ai, the [inspect] extra: {INSTALL_HINT}") from None
-    result, records = load_report_input(source)
-    if not records:
+    result, loaded = open_report_input(source)
+    if not loaded.records:
         raise LogReadError(f"No run records to export (the transcript log {result.transcript_log} is missing)")
     target.parent.mkdir(parents=True, exist_ok=True)
-    write_eval_log(build_inspect_log(result, records), str(target))
+    log = build_inspect_log(result, loaded.records, samples=False)
+    fns = list(result.config.eval_fns)
+    samples = (_sample(r, fns) for r in loaded.with_transcripts(_primary(loaded.records)))
+    try:
+        from inspect_ai.log._recorders.eval import EvalRecorder  # private: the version is pinned in constraints
+    except ImportError:  # another inspect_ai: its public writer, every sample in memory
+        write_eval_log(log.model_copy(update={"samples": list(samples)}), str(target))
+        return target
+    asyncio.run(_record(EvalRecorder(str(target.parent)), log, samples, target))
     return target
+
+
+async def _record(recorder: Any, log: Any, samples: Iterable[Any], target: Path) -> None:
+    """``samples`` through inspect_ai's `.eval` recorder, as its `write_eval_log` does, a batch at a time."""
+    await recorder.log_init(log.eval, str(target), clean=True)
+    await recorder.log_start(log.eval, log.plan)
+    for count, sample in enumerate(samples, start=1):
+        await recorder.log_sample(log.eval, sample)
+        if count % FLUSH_EVERY == 0:
+            await recorder.flush(log.eval)
+    await recorder.log_finish(log.eval, log.status, log.stats, log.results, log.reductions, log.error)

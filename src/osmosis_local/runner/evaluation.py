@@ -19,9 +19,16 @@ from pathlib import Path
 from osmosis_local.config.settings import EvalConfig, resume_differences
 from osmosis_local.content.dataset import DatasetRow
 from osmosis_local.errors import SettingsMismatchError
-from osmosis_local.log.records import LogHeader, RunRecord, run_key
-from osmosis_local.log.results import EvalResult
-from osmosis_local.log.summary import build_eval_result, judge_delta, model_costs, record_cost, total_cost
+from osmosis_local.log.records import LogHeader, RunFigures, RunRecord, run_key
+from osmosis_local.log.results import EvalResult, EvalRowResult
+from osmosis_local.log.summary import (
+    build_eval_result,
+    eval_rows,
+    judge_delta,
+    model_costs,
+    record_cost,
+    total_cost,
+)
 from osmosis_local.log.transcript import RunLog, default_log_path, read_log
 from osmosis_local.redaction import Redactor
 from osmosis_local.runner.session import ModelChoice, RunHooks, Session, deliver_results, open_session
@@ -87,7 +94,7 @@ class EvalHooks(RunHooks):
         """The eval is over; ``result`` is what `-o` writes."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Item:
     row: DatasetRow
     run_index: int
@@ -100,7 +107,7 @@ class _Item:
 
 @dataclass
 class _Progress:
-    records: dict[str, RunRecord] = field(default_factory=dict)
+    records: dict[str, RunFigures] = field(default_factory=dict)  # the figures of each finished run, by key
     stop_reason: str | None = None
     budget_stop: str | None = None  # why --max-cost stopped the eval
     in_flight: int = 0
@@ -155,9 +162,11 @@ def _resumable_runs(config: EvalConfig, resolved: EvalConfig) -> tuple[dict[str,
     return {key: r for key, r in loaded.latest().items() if r.success}, True
 
 
-async def aevaluate(config: EvalConfig, hooks: EvalHooks | None = None) -> EvalResult:
+async def aevaluate(config: EvalConfig, hooks: EvalHooks | None = None, *, keep_rows: bool = True) -> EvalResult:
     """Run an eval: set up, roll out, score, log every run, and return (and write with ``-o``) the result.
 
+    ``keep_rows=False`` (the `eval` command): the result is returned without its rows (``rows`` empty) and ``-o``
+    gets them one at a time from the runs' figures, so memory does not grow with a row entry per run.
     Raises `SetupError` (or `SettingsMismatchError` for a refused ``--resume``) before any rollout.
     """
     hooks = hooks or EvalHooks()
@@ -170,11 +179,12 @@ async def aevaluate(config: EvalConfig, hooks: EvalHooks | None = None) -> EvalR
         config, hooks, before_preflight=check_resume if config.resume is not None else None
     ) as session:
         done, has_header = resumed[0] if resumed else ({}, False)
-        return await _run(hooks, session, done, has_header)
+        resumed.clear()  # the resumed runs' figures are in the progress from here on
+        return await _run(hooks, session, done, has_header, keep_rows)
 
 
 async def _run(
-    hooks: EvalHooks, session: Session[EvalConfig], done: dict[str, RunRecord], has_header: bool
+    hooks: EvalHooks, session: Session[EvalConfig], done: dict[str, RunRecord], has_header: bool, keep_rows: bool
 ) -> EvalResult:
     config = session.config
     warnings = list(session.warnings)
@@ -190,7 +200,7 @@ async def _run(
     progress = _Progress()
     for item in items:
         if item.key in done:
-            progress.records[item.key] = done[item.key]
+            progress.records[item.key] = done[item.key].figures()
     if config.max_cost is not None:
         progress.resumed_cost = math.fsum(c for r in progress.records.values() if (c := record_cost(r)) is not None)
     todo = [item for item in items if item.key not in progress.records]
@@ -214,13 +224,20 @@ async def _run(
     try:
         await _roll_out(session, progress, todo, items, log_path, has_header, batch_size, hooks)
     except asyncio.CancelledError:  # Ctrl-C (asyncio.run cancels this task; it raises KeyboardInterrupt after)
-        partial = _result(session, progress, items, log_path, started, interrupted=True)
-        deliver_results(partial, config.output, session.redactor, hooks)
+        partial = _result(session, progress, items, log_path, started, interrupted=True, with_rows=keep_rows)
+        deliver_results(partial, config.output, session.redactor, hooks, _rows(progress, items, keep_rows))
         raise
-    result = deliver_results(_result(session, progress, items, log_path, started), config.output,
-                             session.redactor, hooks)  # fmt: skip
+    result = _result(session, progress, items, log_path, started, with_rows=keep_rows)
+    result = deliver_results(result, config.output, session.redactor, hooks, _rows(progress, items, keep_rows))
     hooks.finished(result)
     return result
+
+
+def _rows(progress: _Progress, items: list[_Item], keep_rows: bool) -> Iterator[EvalRowResult] | None:
+    """The rows for ``-o`` of a result built without them (None when the result holds them)."""
+    if keep_rows:
+        return None
+    return eval_rows(list(progress.records.values()), sorted({item.row.row_index for item in items}))
 
 
 async def _roll_out(
@@ -257,7 +274,8 @@ async def _roll_out(
                 finally:
                     progress.in_flight -= 1
                 log.append(record)  # written whole before it is counted (fsync: in the background)
-                progress.records[item.key] = record.slim()  # the figures, not the transcript (it is in the log)
+                figures = record.figures()  # what the result needs, not the transcript (it is in the log)
+                progress.records[figures.key] = figures
                 progress.finished(record, session)
                 hooks.run_finished(record, len(progress.records), len(items))
                 if record.systemic and progress.stop_reason is None:
@@ -275,6 +293,7 @@ def _result(
     started: float,
     *,
     interrupted: bool = False,
+    with_rows: bool = True,
 ) -> EvalResult:
     """The eval's result from the runs done so far (all of them, unless ``interrupted``)."""
     from osmosis_local.rubric import judge_usage
@@ -293,4 +312,5 @@ def _result(
         judges=session.judge_tokens(),
         budget_stop=progress.budget_stop,
         replicas=session.replica_use(),
+        with_rows=with_rows,
     )

@@ -15,7 +15,7 @@ import contextlib
 import datetime as _dt
 import inspect
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
@@ -30,7 +30,7 @@ from osmosis_local.llm.provider_keys import key_redactor
 from osmosis_local.llm.retry import LLMCallError
 from osmosis_local.llm.transport import use_llm_client
 from osmosis_local.log.records import RunRecord, TokenUsage, run_key
-from osmosis_local.log.results import EvalResult, ReplicaUse, RolloutTestResult, write_results
+from osmosis_local.log.results import EvalResult, EvalRowResult, ReplicaUse, RolloutTestResult, write_results
 from osmosis_local.log.summary import JudgeTokens
 from osmosis_local.redaction import Redactor
 from osmosis_local.runner.agent_loop import StepHook, ToolsHook
@@ -114,13 +114,20 @@ def ready_outputs(config: ConfigT) -> ConfigT:
 ResultT = TypeVar("ResultT", EvalResult, RolloutTestResult)
 
 
-def deliver_results(result: ResultT, output: Path | None, redactor: Redactor, hooks: RunHooks) -> ResultT:
+def deliver_results(
+    result: ResultT,
+    output: Path | None,
+    redactor: Redactor,
+    hooks: RunHooks,
+    rows: Iterable[EvalRowResult] | None = None,
+) -> ResultT:
     """Write ``-o`` (when given) and say where; a write that fails at the end (a full disk) loses nothing else:
-    the result is still returned and shown, with the failure as a problem and exit code 1."""
+    the result is still returned and shown, with the failure as a problem and exit code 1. ``rows``: the rows of
+    a result built without them (`write_results`)."""
     if output is None:
         return result
     try:
-        written = write_results(output, result, redactor)
+        written = write_results(output, result, redactor, rows)
     except OSError as exc:
         problem = (f"the results could not be written to {output} ({exc.strerror or type(exc).__name__}); every "
                    f"run is in the transcript log {result.transcript_log}")  # fmt: skip
