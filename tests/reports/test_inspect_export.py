@@ -45,3 +45,36 @@ def test_an_eval_exports_as_an_inspect_log_with_samples_messages_scores_and_metr
         ours = out["summary"]["eval_fns"][fn]
         assert metrics[fn]["mean"] == ours["mean"] and metrics[fn]["pass_at_1"] == ours["pass_at_1"]
         assert metrics[fn]["mean_all_runs"] == ours["mean_all_runs"]
+
+
+def test_the_export_streams_its_samples_in_batches_and_writes_the_same_log(tmp_path: Path, monkeypatch) -> None:
+    """The samples go to inspect_ai's recorder a batch at a time: any batch size gives the same samples."""
+    import osmosis_local.reports.inspect_export as export
+    from osmosis_local.config.settings import EvalConfig
+    from osmosis_local.log.records import LogHeader, RunRecord
+    from osmosis_local.log.transcript import RunLog
+
+    log_path = tmp_path / "runs.jsonl"
+    with RunLog(log_path) as log:
+        log.write_header(LogHeader(command="eval", settings=EvalConfig(mcp=tmp_path, dataset=DATASET, model="m",
+                                                                       eval_fns=[NUMBERS], n_runs=2)))  # fmt: skip
+        for i in range(7):
+            row, run = divmod(i, 2)
+            log.append(RunRecord(
+                key=f"row-{row}/run-{run}/primary", command="eval", row_index=row, run_index=run, model="m",
+                success=True, finish_reason="stop", scores={NUMBERS: float(i % 2)}, answer=f"#### {i}",
+                messages=[{"role": "user", "content": f"q{row}"}, {"role": "assistant", "content": f"#### {i}"}],
+            ))  # fmt: skip
+
+    def samples(batch: int) -> dict[tuple[str, int], tuple[str, list[str], float]]:
+        monkeypatch.setattr(export, "FLUSH_EVERY", batch)
+        target = tmp_path / f"batch-{batch}.eval"
+        export.export_inspect(log_path, target)
+        log = read_eval_log(str(target))
+        assert log.results.completed_samples == 7
+        return {(str(s.id), s.epoch): (s.output.completion, [m.text for m in s.messages], s.scores[NUMBERS].value)
+                for s in log.samples}  # fmt: skip
+
+    one_batch = samples(1000)
+    assert len(one_batch) == 7 and one_batch[("row-3", 1)][0] == "#### 6"
+    assert samples(2) == one_batch == samples(1)

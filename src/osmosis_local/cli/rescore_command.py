@@ -59,7 +59,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return EXIT_USAGE
     with debug_logging(args.debug, reporter.redact):
         try:
-            result = asyncio.run(arescore(config, reporter))
+            result = asyncio.run(arescore(config, reporter, keep_rows=False))
         except OutputPathError as exc:
             reporter.setup_failed(exc, debug=args.debug)
             return EXIT_USAGE

@@ -24,15 +24,16 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from osmosis_local.config.paths import absolute, check_outputs
     from osmosis_local.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, LogReadError, OutputPathError
     from osmosis_local.llm.provider_keys import key_redactor
-    from osmosis_local.reports.html import load_report_input, render_report
+    from osmosis_local.reports.html import open_report_input, render_report
     from osmosis_local.safe_text import strip_controls
 
     source = absolute(args.source)
     target = absolute(args.output) if args.output else source.with_suffix(".html")
     try:
-        result, records = load_report_input(source)
+        result, loaded = open_report_input(source)  # the figures; each transcript is read when the page gets to it
+        records = loaded.records
         check_outputs({"-o": target}, {"the report's input": source, "its transcript log": Path(result.transcript_log)})
-        page = key_redactor()(render_report(result, records, by=args.by))
+        page = key_redactor()(render_report(result, records, by=args.by, whole=loaded.with_transcripts))
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(page, encoding="utf-8")
     except OutputPathError as exc:

@@ -7,6 +7,7 @@ per finished run. The same records feed the console, the `-o` results and, throu
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from typing import Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, computed_field, model_validator
@@ -153,11 +154,7 @@ class RunRecord(BaseModel):
         """This record without its conversation and tool calls, the answer cut to `SLIM_ANSWER_CHARS`: what a
         run's result needs (scores, state, tokens, timings), so memory does not grow with transcripts (the log
         on disk keeps everything)."""
-        extra = len(self.answer) - SLIM_ANSWER_CHARS
-        answer = self.answer
-        if extra > 0:
-            answer = f"{answer[:SLIM_ANSWER_CHARS]}... [{extra} more characters in the log]"
-        values = {**self.__dict__, "messages": [], "tool_calls": [], "answer": answer,
+        values = {**self.__dict__, "messages": [], "tool_calls": [], "answer": bounded_answer(self.answer),
                   "token_usage": _shared_usage(self.token_usage)}  # fmt: skip
         # one fields-set object for every slim record (pydantic would keep a copy of its own per instance)
         return RunRecord.model_construct(_fields_set=_SLIM_FIELDS, **values)
@@ -165,6 +162,21 @@ class RunRecord(BaseModel):
     def loose_messages(self) -> list[dict[str, Any]]:
         """The conversation as plain dicts, for readers that must survive any shape a log may hold."""
         return cast(list[dict[str, Any]], self.messages)  # a log's messages are kept as written (see MessageList)
+
+
+def bounded_answer(answer: str) -> str:
+    """The answer a result shows: cut to `SLIM_ANSWER_CHARS`, saying how much more the log has (an answer cut
+    already is kept as it is)."""
+    extra = len(answer) - SLIM_ANSWER_CHARS
+    if extra <= 0:
+        return answer
+    cut = _CUT.search(answer, SLIM_ANSWER_CHARS)
+    if cut is not None and cut.start() == SLIM_ANSWER_CHARS:
+        return answer
+    return f"{answer[:SLIM_ANSWER_CHARS]}... [{extra} more characters in the log]"
+
+
+_CUT = re.compile(r"\.\.\. \[\d+ more characters in the log\]\Z")
 
 
 def _why_no_answer(state: EndState, error: str | None, finish_reason: str, llm_calls: int) -> str | None:
@@ -197,9 +209,7 @@ class RunFigures:
         self.finish_reason, self.reward, self.started_at = record.finish_reason, record.reward, record.started_at
         self.duration_ms = record.duration_ms
         self._error = record.error
-        extra = len(record.answer) - SLIM_ANSWER_CHARS
-        self._answer = record.answer if extra <= 0 else \
-            f"{record.answer[:SLIM_ANSWER_CHARS]}... [{extra} more characters in the log]"  # fmt: skip
+        self._answer = bounded_answer(record.answer)
         names = tuple(record.scores)
         self._score_names = _SCORE_NAMES.setdefault(names, names)  # one tuple per set of eval functions
         self._score_values = tuple(record.scores.values())

@@ -14,7 +14,7 @@ from typing import Literal
 
 from osmosis_local.config.settings import EvalConfig, FailUnder
 from osmosis_local.errors import EXIT_FAIL_UNDER, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
-from osmosis_local.log.records import RunLike, end_state_counts
+from osmosis_local.log.records import RunLike, bounded_answer, end_state_counts
 from osmosis_local.log.results import (
     EvalFnStats,
     EvalResult,
@@ -276,7 +276,7 @@ def _run_result(record: RunLike) -> EvalRunResult:
         score_errors=record.score_errors,
         duration_ms=record.duration_ms,
         tokens=record.tokens,
-        answer=record.answer,
+        answer=bounded_answer(record.answer),
         reward=record.reward,
     )
 

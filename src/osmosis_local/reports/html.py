@@ -12,7 +12,7 @@ import html
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -79,7 +79,7 @@ def _run_data(
             changed.setdefault(line.split(":", 1)[0], []).append(fn)
     earlier = {r.key: r for r in before}
     data = []
-    for i, r in enumerate(sorted(records, key=lambda r: (r.row_index, r.run_index, r.model_tag != "primary"))):
+    for i, r in enumerate(_table_order(records)):
         data.append({
             "i": i,
             "key": r.key, "row": r.row_index, "run": r.run_index, "tag": r.model_tag, "model": r.model,
@@ -92,13 +92,14 @@ def _run_data(
     return data
 
 
-def _details(records: Sequence[RunRecord]) -> str:
+def _details(records: Iterable[RunRecord]) -> str:
     """Every run's conversation and tool calls, one JSON text per run in one data block that the page parses only
-    when a run is first opened (so a page of 20,000 runs loads its table data, not every transcript)."""
-    ordered = sorted(records, key=lambda r: (r.row_index, r.run_index, r.model_tag != "primary"))
-    texts = [json.dumps({"messages": r.messages, "tools": [t.model_dump() for t in r.tool_calls]},
-                        ensure_ascii=False, default=str) for r in ordered]  # fmt: skip
-    return f'<script type="application/json" id="run-details">{_inert(json.dumps(texts, ensure_ascii=False))}</script>'
+    when a run is first opened (so a page of 20,000 runs loads its table data, not every transcript). ``records``
+    are whole, in the table's order; they are read one at a time (`LoadedLog.with_transcripts`)."""
+    texts = (json.dumps({"messages": r.messages, "tools": [t.model_dump() for t in r.tool_calls]},
+                        ensure_ascii=False, default=str) for r in records)  # fmt: skip
+    listing = "[" + ", ".join(json.dumps(text, ensure_ascii=False) for text in texts) + "]"
+    return f'<script type="application/json" id="run-details">{_inert(listing)}</script>'
 
 
 def _inert(data: str) -> str:
@@ -172,9 +173,16 @@ def _summary_table(result: EvalResult, records: Sequence[RunRecord]) -> str:
     )
 
 
-def render_report(result: EvalResult, records: Sequence[RunRecord], *, by: Sequence[str] | None = None) -> str:
+def render_report(
+    result: EvalResult,
+    records: Sequence[RunRecord],
+    *,
+    by: Sequence[str] | None = None,
+    whole: Callable[[Iterable[RunRecord]], Iterable[RunRecord]] | None = None,
+) -> str:
     """The whole HTML page as a string; ``by``: the dataset columns to break the scores down by (default: every
-    short column with 2 to 20 values)."""
+    short column with 2 to 20 values). ``records`` may be slim when ``whole`` reads each one's conversation back
+    (`LoadedLog.with_transcripts`): the page's transcripts are then read one run at a time."""
     fns = list(result.config.eval_fns)
     charts = []
     for fn in fns:
@@ -207,7 +215,12 @@ def render_report(result: EvalResult, records: Sequence[RunRecord], *, by: Seque
     return fill_template(_page_template(), title=title, summary=_summary_table(result, records), charts="".join(charts),
                          baseline=baseline_bars(result), grids=grids, data=data,
                          breakdown=_breakdowns(result, records, by), rescore=_rescore_section(result),
-                         details=_details(records))  # fmt: skip
+                         details=_details((whole or iter)(_table_order(records))))  # fmt: skip
+
+
+def _table_order(records: Sequence[RunRecord]) -> list[RunRecord]:
+    """The runs in the order of the page's table (and of its transcripts): row, run, primary before baseline."""
+    return sorted(records, key=lambda r: (r.row_index, r.run_index, r.model_tag != "primary"))
 
 
 MAX_BREAKDOWN_VALUES = 20

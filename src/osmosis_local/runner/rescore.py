@@ -4,6 +4,9 @@
 the one the log was made from, scores every successful run with the given eval functions (failed runs stay
 failed), writes its own log (so a rescore can be viewed and rescored again) and returns an `EvalResult`
 built by the same `build_eval_result` as an eval, with the change against the scores the log held.
+
+The log is read slim (every run's figures) and each run's conversation is read back when its turn to be scored
+comes (`LoadedLog.with_transcripts`): memory holds the conversations of the runs being scored, not the log's.
 """
 
 from __future__ import annotations
@@ -18,10 +21,10 @@ from osmosis_local.content.dataset import DatasetError, DatasetRow, file_sha256,
 from osmosis_local.content.eval_fns import EvalFn, EvalFnLoadError, load_eval_fns
 from osmosis_local.errors import LogReadError, SetupError
 from osmosis_local.llm.provider_keys import key_redactor
-from osmosis_local.log.records import LogHeader, RunRecord
+from osmosis_local.log.records import LogHeader, RunFigures, RunRecord
 from osmosis_local.log.results import EvalResult
-from osmosis_local.log.summary import build_eval_result, judge_delta, score_changes
-from osmosis_local.log.transcript import RunLog, default_log_path, read_log
+from osmosis_local.log.summary import build_eval_result, eval_rows, judge_delta, score_changes
+from osmosis_local.log.transcript import LoadedLog, RunLog, default_log_path, read_log
 from osmosis_local.runner.evaluation import EvalHooks, EvalPlan
 from osmosis_local.runner.scoring import score_run
 from osmosis_local.runner.session import deliver_results, judge_tokens_spent
@@ -57,31 +60,32 @@ async def _rescored(record: RunRecord, row: DatasetRow, fns: list[EvalFn], timeo
     return record.model_copy(update={"scores": scores, "score_errors": errors})
 
 
-def _eval_settings(config: RescoreConfig, path: Path) -> tuple[EvalConfig, list[RunRecord]]:
-    """The settings the log records (an eval's or a rescore's) and its finished runs."""
+def _eval_settings(config: RescoreConfig, path: Path) -> tuple[EvalConfig, LoadedLog]:
+    """The settings the log records (an eval's or a rescore's) and its finished runs, read slim."""
     if not path.is_file():
         raise LogReadError(f"Transcript log not found: {path}")
-    loaded = read_log(path)
+    loaded = read_log(path, slim=True)
     header = loaded.header
     if header is None or header.eval_settings is None:
         raise LogReadError(
             f"{path} has no eval settings header (made by an older osmosis-local, or by test?); it cannot be rescored"
         )
-    records = list(loaded.latest().values())
-    if not records:
+    if not loaded.records:
         raise LogReadError(f"{path} holds no finished runs to rescore")
-    return header.eval_settings, records
+    return header.eval_settings, loaded
 
 
-async def arescore(config: RescoreConfig, hooks: EvalHooks | None = None) -> EvalResult:
+async def arescore(config: RescoreConfig, hooks: EvalHooks | None = None, *, keep_rows: bool = True) -> EvalResult:
     """Rescore ``config.log``; raises `SetupError`/`LogReadError` for a log, dataset or eval function that
-    cannot be used."""
+    cannot be used. ``keep_rows=False`` (the `rescore` command): as `aevaluate`'s, the rows go to ``-o`` one at a
+    time and the returned result has none."""
     from osmosis_local.rubric import judge_tokens_by_model, judge_usage
 
     hooks = hooks or EvalHooks()
     config = config.model_copy(update=absolute_fields(config))
     hooks.preparing("reading the transcript log")
-    logged, records = _eval_settings(config, config.log)
+    logged, loaded = _eval_settings(config, config.log)
+    records = loaded.records
     check_outputs({"-o": config.output, "--log": config.new_log},
                   {"the log being rescored": config.log, "the log's dataset": logged.dataset})  # fmt: skip
     if config.new_log is not None:
@@ -124,18 +128,42 @@ async def arescore(config: RescoreConfig, hooks: EvalHooks | None = None) -> Eva
     judge_before, judge_tokens_before = judge_usage(), judge_tokens_by_model()
     started = time.perf_counter()
     gate = asyncio.Semaphore(max(1, config.batch_size))
-    done: list[RunRecord] = []
+    done: list[RunFigures] = []
     with RunLog(log_path, redactor=redactor) as log:
         log.write_header(LogHeader(command="rescore", settings=settings))
 
         async def one(record: RunRecord) -> None:
-            async with gate:
+            try:
                 new = await _rescored(record, rows[record.row_index], fns, config.reward_timeout)
+            finally:
+                gate.release()
             log.append(new)
-            done.append(new)
+            done.append(new.figures())
             hooks.run_finished(new, len(done), len(records))
 
-        await asyncio.gather(*(one(r) for r in records))
+        pending: set[asyncio.Task[None]] = set()
+        failures: list[BaseException] = []
+
+        def settled(task: asyncio.Task[None]) -> None:
+            pending.discard(task)
+            if not task.cancelled() and task.exception() is not None:
+                failures.append(task.exception())  # type: ignore[arg-type]
+
+        try:
+            for whole in loaded.with_transcripts(records):  # read one conversation at a time, as a slot frees up
+                await gate.acquire()
+                if failures:
+                    gate.release()
+                    break
+                task = asyncio.create_task(one(whole))
+                pending.add(task)
+                task.add_done_callback(settled)
+            await asyncio.gather(*pending, return_exceptions=True)
+        finally:
+            for task in list(pending):
+                task.cancel()
+        if failures:
+            raise failures[0]
     result = build_eval_result(
         config=settings,
         row_indices=row_indices,
@@ -148,11 +176,13 @@ async def arescore(config: RescoreConfig, hooks: EvalHooks | None = None) -> Eva
         judge=judge_delta(judge_before, judge_usage()),
         command="rescore",
         judges=judge_tokens_spent(judge_tokens_before),
+        with_rows=keep_rows,
     )
     changes = score_changes(
         records, done, list(config.eval_fns), row_indices, threshold=settings.pass_threshold, n=settings.n_runs
     )
     result = result.model_copy(update={"changes": changes})
-    result = deliver_results(result, config.output, redactor, hooks)
+    rows_out = None if keep_rows else eval_rows(done, row_indices)
+    result = deliver_results(result, config.output, redactor, hooks, rows_out)
     hooks.finished(result)
     return result
