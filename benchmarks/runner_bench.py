@@ -105,8 +105,8 @@ asyncio.run(main())
 
 @contextlib.contextmanager
 def model_server(latency_s: float, workdir: Path, processes: int = 1) -> Iterator[tuple[str, Path]]:
-    """The test double on one port, served by ``processes`` processes (SO_REUSEPORT: one Python process cannot
-    answer hundreds of requests at once at full speed)."""
+    """The test double on one port, served by ``processes`` processes (SO_REUSEPORT: the kernel spreads the
+    connections over them)."""
     stamp = workdir / f"first-request-{latency_s}-{time.monotonic_ns()}"
     children = []
 
@@ -256,10 +256,10 @@ def main() -> int:
     parser.add_argument("--scale", action="store_true",
                         help="only the efficiency at batch 512 / 1 s and 128 / 50 ms (the scale issue's targets)")
     parser.add_argument("--server-processes", type=int, default=None,
-                        help="processes serving the test double (default: 4 with --scale, else 1)")
+                        help="processes serving the test double (default: 2 with --scale, else 1)")
     args = parser.parse_args()
     if args.scale:
-        return scale(args.server_processes or 4, args.repeats if args.repeats != 3 else 1)
+        return scale(args.server_processes or 2, args.repeats if args.repeats != 3 else 1)
     repeats = 1 if args.quick else args.repeats
     batches = [1, 16, 64] if args.quick else [int(b) for b in args.batch_sizes.split(",")]
     latencies = [float(x) for x in args.latencies.split(",")]
