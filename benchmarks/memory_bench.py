@@ -7,6 +7,8 @@
   (the log has it), and `eval` writes `-o` one row at a time.
 - **Building the result** from run records (what the end of an eval, ``rescore``, ``view`` and ``merge`` do)
   at 2,500 and 20,000 runs: seconds, and the ratio of the two per run (1.0 = linear).
+- **``rescore`` and ``export --format inspect`` of a big log** (2,500 and 20,000 runs of the dataset's rows):
+  whole-process seconds and peak RSS; both read the log slim and each conversation when its turn comes.
 - **The report of a big log**: ``osmosis-local view`` of a 2,500- and a 20,000-run log (5 messages a run):
   whole-process seconds and peak RSS, the page's size, and how long headless Chromium takes until the page's
   script has run (``data-ready``), less Chromium's own start on an empty page (the baseline, same run; target
@@ -98,18 +100,23 @@ def build_seconds(runs: int) -> float:
     return time.perf_counter() - started
 
 
-def synthetic_log(path: Path, runs: int) -> None:
-    """A finished eval's log of ``runs`` runs, each with a 5-message conversation and a tool call."""
+def synthetic_log(path: Path, runs: int, *, dataset_rows: bool = False) -> None:
+    """A finished eval's log of ``runs`` runs, each with a 5-message conversation and a tool call: 4 runs a row,
+    or (``dataset_rows``) runs of the dataset's own rows, as many a row as it takes, with the dataset's SHA-256
+    in the header (what ``rescore`` needs)."""
     from osmosis_local.config.settings import EvalConfig
+    from osmosis_local.content.dataset import file_sha256
     from osmosis_local.log.records import LogHeader, RunRecord, TokenUsage, ToolCallRecord
     from osmosis_local.log.transcript import RunLog
 
     fn = "reward_fn.compute_reward:numbers_match_reward"
-    config = EvalConfig(mcp=REPO / "mcp", dataset=DATASET, model="m", eval_fns=[fn], n_runs=4)
+    per_row = -(-runs // ROWS) if dataset_rows else 4
+    config = EvalConfig(mcp=REPO / "mcp", dataset=DATASET, model="m", eval_fns=[fn], n_runs=per_row,
+                        dataset_sha256=file_sha256(DATASET) if dataset_rows else None)  # fmt: skip
     with RunLog(path) as log:
         log.write_header(LogHeader(command="eval", settings=config))
         for i in range(runs):
-            row, k = divmod(i, 4)
+            k, row = divmod(i, ROWS) if dataset_rows else divmod(i, 4)[::-1]
             call = {"id": f"c{i}", "type": "function", "function": {"name": "add", "arguments": '{"a": 1, "b": 2}'}}
             messages = [{"role": "system", "content": "You are a careful math assistant. " * 8},
                         {"role": "user", "content": f"Question {row}: what is 1 + 2? " * 3},
@@ -185,6 +192,34 @@ def report_figures(workdir: Path, figures: dict[str, float]) -> None:
               f"{inside:.2f} s (target for 20,000 runs: < 3 s)")  # fmt: skip
 
 
+def command_figures(workdir: Path, figures: dict[str, float]) -> None:
+    """``rescore`` and ``export --format inspect`` of a 2,500- and a 20,000-run log: whole process, peak RSS."""
+    import importlib.util
+
+    code = ("import resource, sys; from osmosis_local.cli import main; c = main(sys.argv[1:]); "
+            "print('MAXRSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(c)")  # fmt: skip
+    for runs in (2500, 20000):
+        log = workdir / f"rows-{runs}.jsonl"
+        synthetic_log(log, runs, dataset_rows=True)
+        commands = {"rescore": ["rescore", str(log), "--eval-fn", "reward_fn.compute_reward:numbers_match_reward",
+                                "-q", "-o", str(workdir / f"rescored-{runs}.json"),
+                                "--log", str(workdir / f"rescored-{runs}.jsonl")]}  # fmt: skip
+        if importlib.util.find_spec("inspect_ai") is not None:
+            commands["export"] = ["export", str(log), "--format", "inspect", "-o", str(workdir / f"{runs}.eval")]
+        for name, argv in commands.items():
+            started = time.perf_counter()
+            done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, cwd=REPO,
+                                  timeout=3600)  # fmt: skip
+            seconds = time.perf_counter() - started
+            line = next((x for x in done.stdout.splitlines() if x.startswith("MAXRSS_KB")), None)
+            if done.returncode != 0 or line is None:
+                raise SystemExit(f"{name} of {runs} runs failed: {done.stderr[-2000:]}")
+            rss = int(line.split()[1]) / 1024
+            figures[f"{name}_s_{runs}"], figures[f"{name}_rss_mb_{runs}"] = round(seconds, 2), round(rss, 1)
+            print(f"{name} of {runs:,} runs (log {log.stat().st_size / 2**20:.0f} MB): {seconds:.1f} s, peak RSS "
+                  f"{rss:.0f} MB", flush=True)  # fmt: skip
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="also 50,000 rollouts")
@@ -218,6 +253,8 @@ def main() -> int:
           f"{figures['build_per_run_ratio_20000_vs_2500']} (1.0 = linear)")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         report_figures(Path(tmp), figures)
+    with tempfile.TemporaryDirectory() as tmp:
+        command_figures(Path(tmp), figures)
     print(json.dumps(figures))
     return 0
 

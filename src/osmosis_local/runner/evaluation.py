@@ -237,7 +237,12 @@ def _rows(progress: _Progress, items: list[_Item], keep_rows: bool) -> Iterator[
     """The rows for ``-o`` of a result built without them (None when the result holds them)."""
     if keep_rows:
         return None
-    return eval_rows(list(progress.records.values()), sorted({item.row.row_index for item in items}))
+    return eval_rows(list(progress.records.values()), _row_indices(items))
+
+
+def _row_indices(items: list[_Item]) -> list[int]:
+    """The rows of the eval's result: those it has runs of (a shard's are every N-th pair's)."""
+    return sorted({item.row.row_index for item in items})
 
 
 async def _roll_out(
@@ -300,7 +305,7 @@ def _result(
 
     return build_eval_result(
         config=session.config,
-        row_indices=sorted({item.row.row_index for item in items}),  # a shard: the rows it has runs of
+        row_indices=_row_indices(items),
         models=[(m.tag, m.display_name) for m in session.models],
         records=list(progress.records.values()),
         expected_items=len(items),
