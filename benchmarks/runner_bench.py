@@ -250,7 +250,8 @@ def scale(processes: int, repeats: int) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1 repeat, batch sizes 1,16,64")
-    parser.add_argument("--repeats", type=int, default=3, help="repeats of the start-up and CPU figures (default 3)")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="repeats of each figure (default 3; 1 with --quick or --scale)")  # fmt: skip
     parser.add_argument("--batch-sizes", default="1,16,64,128", help="batch sizes for efficiency")
     parser.add_argument("--latencies", default="0.5,0.05", help="seconds per call for efficiency")
     parser.add_argument("--scale", action="store_true",
@@ -259,8 +260,8 @@ def main() -> int:
                         help="processes serving the test double (default: 2 with --scale, else 1)")
     args = parser.parse_args()
     if args.scale:
-        return scale(args.server_processes or 2, args.repeats if args.repeats != 3 else 1)
-    repeats = 1 if args.quick else args.repeats
+        return scale(args.server_processes or 2, args.repeats or 1)
+    repeats = args.repeats or (1 if args.quick else 3)
     batches = [1, 16, 64] if args.quick else [int(b) for b in args.batch_sizes.split(",")]
     latencies = [float(x) for x in args.latencies.split(",")]
     figures: dict[str, Any] = {"load_average": os.getloadavg()[0], "cpus": os.cpu_count()}
