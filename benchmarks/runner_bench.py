@@ -49,6 +49,11 @@ from osmosis_local.config.settings import EvalConfig
 from osmosis_local.log.results import EvalResult
 from osmosis_local.runner.evaluation import EvalHooks, EvalPlan, aevaluate
 
+try:  # the loop the eval command runs on (uvloop where installed); older sources (a before/after worktree) had none
+    from osmosis_local.runner.event_loop import run as run_loop
+except ImportError:
+    run_loop = asyncio.run
+
 REPO = Path(__file__).resolve().parents[1]
 DATASET = REPO / "test_data.jsonl"
 MCP_DIR = REPO / "mcp"
@@ -165,7 +170,7 @@ def run_eval(base_url: str, dataset: Path, workdir: Path, *, path: str, limit: i
         mcp=MCP_DIR, dataset=dataset, eval_fn=[EVAL_FN], model="scripted", base_url=base_url, limit=limit, n=n,
         batch_size=batch, llm_client=path, log=workdir / f"runs-{time.monotonic_ns()}.jsonl", max_retries=0,
     )  # fmt: skip
-    result = asyncio.run(aevaluate(config, timing))
+    result = run_loop(aevaluate(config, timing))
     assert result.summary.failed_runs == 0, result.summary.stop_reason or result.rows[0].runs[0].error
     assert result.summary.eval_fns[EVAL_FN].mean == 1.0
     return timing

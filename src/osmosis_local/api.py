@@ -14,7 +14,6 @@ builds. The result is the typed `EvalResult` / `RolloutTestResult` that ``-o`` w
 
 from __future__ import annotations
 
-import asyncio
 from typing import Unpack
 
 from osmosis_local.config.options import EvalOptions, RolloutTestOptions
@@ -22,6 +21,7 @@ from osmosis_local.config.settings import EvalConfig, RolloutTestConfig
 from osmosis_local.log.results import EvalResult, RolloutTestResult
 from osmosis_local.runner import evaluation, rollout_test
 from osmosis_local.runner.evaluation import EvalHooks
+from osmosis_local.runner.event_loop import run as run_loop
 from osmosis_local.runner.rollout_test import RolloutTestHooks
 
 __all__ = ["aevaluate", "arun_test", "evaluate", "run_test"]
@@ -36,7 +36,7 @@ def evaluate(
     functions, tools, model, key), and ValueError (pydantic's `ValidationError`) for bad options. Must not
     be called from a running event loop: use ``await aevaluate(...)`` there.
     """
-    return asyncio.run(aevaluate(config, hooks=hooks, **options))
+    return run_loop(aevaluate(config, hooks=hooks, **options))
 
 
 async def aevaluate(
@@ -53,7 +53,7 @@ def run_test(
     **options: Unpack[RolloutTestOptions],
 ) -> RolloutTestResult:
     """Run every row once (the `test` command) and return its `RolloutTestResult`."""
-    return asyncio.run(arun_test(config, hooks=hooks, **options))
+    return run_loop(arun_test(config, hooks=hooks, **options))
 
 
 async def arun_test(

@@ -64,9 +64,15 @@ async def _race(tool: str) -> tuple[str, float, list[float]]:
         return blocked.content, time.monotonic() - started, quick_done
 
 
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
 @pytest.mark.parametrize("tool", ["sleeps", "spins", "swallows"])
-def test_on_the_main_thread_a_blocking_tool_is_interrupted_at_its_deadline(tool: str) -> None:
-    content, elapsed, quick_done = asyncio.run(_race(tool))
+def test_on_the_main_thread_a_blocking_tool_is_interrupted_at_its_deadline(tool: str, loop: str, monkeypatch) -> None:
+    """On both loops the runner may use (`runner.event_loop`): the guard's signal reaches the blocked tool."""
+    from osmosis_local.runner.event_loop import EVENT_LOOP_ENV, loop_name, run
+
+    monkeypatch.setenv(EVENT_LOOP_ENV, loop)
+    assert loop_name() == loop
+    content, elapsed, quick_done = run(_race(tool))
     assert content.startswith(f"Error: tool '{tool}' timed out after 0.5s")
     assert elapsed < 2.5  # not the 3 s of work
     assert len(quick_done) == 5

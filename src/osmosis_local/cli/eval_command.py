@@ -65,8 +65,6 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     problem = source_problem(args)
     if problem:
         parser.error(problem)  # exits 2, like every other bad argument
-    import asyncio
-
     from osmosis_local.cli.console import EvalReporter, debug_logging
     from osmosis_local.config.settings import EvalConfig
     from osmosis_local.errors import (
@@ -78,13 +76,14 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         SettingsMismatchError,
     )
     from osmosis_local.runner.evaluation import aevaluate
+    from osmosis_local.runner.event_loop import run as run_loop
     from osmosis_local.runner.session import run_redactor
 
     config = settings_from_args(parser, args, EvalConfig)
     reporter = EvalReporter(quiet=args.quiet, redactor=run_redactor(config), show=args.show)
     with debug_logging(args.debug, reporter.redact):
         try:
-            result = asyncio.run(aevaluate(config, reporter, keep_rows=False))
+            result = run_loop(aevaluate(config, reporter, keep_rows=False))
         except (SettingsMismatchError, OutputPathError) as exc:
             reporter.setup_failed(exc, debug=args.debug)
             return EXIT_USAGE

@@ -37,14 +37,13 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Convert the flags once, rescore, and return the exit code (that of the eval result)."""
-    import asyncio
-
     from pydantic import ValidationError
 
     from osmosis_local.cli.console import EvalReporter, debug_logging
     from osmosis_local.config.settings import RescoreConfig
     from osmosis_local.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, HarnessError, OutputPathError
     from osmosis_local.llm.provider_keys import key_redactor
+    from osmosis_local.runner.event_loop import run as run_loop
     from osmosis_local.runner.rescore import arescore
 
     reporter = EvalReporter(quiet=args.quiet, redactor=key_redactor(), show=args.show)
@@ -59,7 +58,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return EXIT_USAGE
     with debug_logging(args.debug, reporter.redact):
         try:
-            result = asyncio.run(arescore(config, reporter, keep_rows=False))
+            result = run_loop(arescore(config, reporter, keep_rows=False))
         except OutputPathError as exc:
             reporter.setup_failed(exc, debug=args.debug)
             return EXIT_USAGE

@@ -28,11 +28,10 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     )  # fmt: skip
     if problem:
         parser.error(problem)
-    import asyncio
-
     from osmosis_local.cli.console import RolloutTestReporter, debug_logging
     from osmosis_local.config.settings import RolloutTestConfig
     from osmosis_local.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, HarnessError, OutputPathError
+    from osmosis_local.runner.event_loop import run as run_loop
     from osmosis_local.runner.rollout_test import arun_test
     from osmosis_local.runner.session import run_redactor
 
@@ -45,7 +44,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             return run_interactive_command(config, start_row=args.row, debug=args.debug)
         reporter = RolloutTestReporter(quiet=args.quiet, redactor=redactor)
         try:
-            result = asyncio.run(arun_test(config, reporter))
+            result = run_loop(arun_test(config, reporter))
         except OutputPathError as exc:
             reporter.setup_failed(exc, debug=args.debug)
             return EXIT_USAGE
