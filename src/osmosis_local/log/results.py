@@ -213,9 +213,10 @@ class EvalResult(_Result):
     def write_json(self, handle: TextIO, rows: Iterable[EvalRowResult], redactor: Redactor = NO_SECRETS) -> None:
         """`to_json` of this result (built without its rows) with ``rows`` in its place, written one row at a
         time: the same text, without the whole of it (or every row) in memory at once."""
-        head, marker, tail = redactor(model_json(self, indent=2)).partition(_NO_ROWS)
+        head, marker, tail = model_json(self, indent=2).partition(_NO_ROWS)  # found before redaction can touch it
         if not marker or self.rows:
             raise ValueError("write_json needs a result built without its rows")
+        head, tail = redactor(head), redactor(tail)
         handle.write(head + '\n  "rows": [')
         first = True
         for row in rows:
