@@ -19,7 +19,7 @@ def _top_level_names(repo: Path) -> set[str]:
 
 
 def _purge(names: set[str]) -> None:
-    for name in [m for m in sys.modules if m.split(".", 1)[0] in names]:
+    for name in [m for m in list(sys.modules) if m.split(".", 1)[0] in names]:
         del sys.modules[name]
 
 
@@ -29,7 +29,7 @@ def content_imports(repo: Path) -> Iterator[None]:
     module of the same name imported before the block is back."""
     names = _top_level_names(repo)
     root = str(repo.resolve())
-    saved = {name: module for name, module in sys.modules.items() if name.split(".", 1)[0] in names}
+    saved = {name: module for name, module in list(sys.modules.items()) if name.split(".", 1)[0] in names}
     _purge(names)
     sys.path.insert(0, root)
     importlib.invalidate_caches()
@@ -58,6 +58,6 @@ def forget_imports_under(folder: Path) -> Iterator[None]:
         yield
     finally:
         sys.path[:] = path_before
-        for name in [m for m in sys.modules if m not in before]:
+        for name in [m for m in list(sys.modules) if m not in before]:
             if _under(sys.modules[name], root) or name.startswith("_osmosis_mcp_"):
                 del sys.modules[name]

@@ -129,7 +129,8 @@ def _find_instance(module: types.ModuleType, main_path: str, fastmcp_cls: type) 
 
 
 def _purge(predicate: Any) -> None:
-    for name in [n for n in sys.modules if predicate(n)]:
+    # A snapshot first (one C call, atomic under the GIL): another thread may import while the predicate runs.
+    for name in [n for n in list(sys.modules) if predicate(n)]:
         del sys.modules[name]
 
 

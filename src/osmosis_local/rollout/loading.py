@@ -81,7 +81,7 @@ def _forget_shadow(top: str, cwd: str) -> None:
     origin = getattr(loaded, "__file__", None)
     if origin is not None and os.path.abspath(origin) == os.path.abspath(found.origin):
         return
-    for name in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
+    for name in [n for n in list(sys.modules) if n == top or n.startswith(top + ".")]:
         del sys.modules[name]
 
 
