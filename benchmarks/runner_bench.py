@@ -65,6 +65,7 @@ TARGETS = {
     "one_row_whole_s": 2.5,
     "first_request_s": 2.0,
     "cpu_per_rollout_ms": 5.0,
+    "cpu_per_rollout_ms_scale": 2.0,  # the scale issue's: <= 2 ms of CPU per 4-tool-turn rollout
     "efficiency_b64_500ms": 0.9,
     "efficiency_b16_50ms": 0.9,
     "help_s": 0.5,
@@ -340,6 +341,7 @@ def main() -> int:
         "one_row_whole_s": figures["one_row_whole_s[auto]"] <= TARGETS["one_row_whole_s"],
         "first_request_s": figures["first_request_s[auto]"] <= TARGETS["first_request_s"],
         "cpu_per_rollout_ms": figures["cpu_per_rollout_ms[auto]"] <= TARGETS["cpu_per_rollout_ms"],
+        "cpu_per_rollout_ms_scale": figures["cpu_per_rollout_ms[auto]"] <= TARGETS["cpu_per_rollout_ms_scale"],
         "help_s": figures["help_s"] <= TARGETS["help_s"],
         "rows64_under_half_the_sdk": figures["rows64_n2_b16_50ms_s[auto]"] < SDK_64_ROWS_S / 2,
     }
