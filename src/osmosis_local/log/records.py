@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from typing import Annotated, Any, Literal, cast
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, computed_field, model_validator
 
@@ -94,7 +94,42 @@ class ToolCallRecord(BaseModel):
     duration_ms: float
 
 
-class RunRecord(BaseModel):
+class _Outcome:
+    """How a run ended, in the words of every result, for `RunRecord` and `RunFigures` alike (both have
+    ``end_state``, ``error``, ``finish_reason`` and ``token_usage``)."""
+
+    __slots__ = ()
+    if TYPE_CHECKING:  # what the two classes provide (fields of one, properties or slots of the other)
+
+        @property
+        def end_state(self) -> EndState: ...
+        @property
+        def error(self) -> str | None: ...
+        @property
+        def finish_reason(self) -> str: ...
+        @property
+        def token_usage(self) -> TokenUsage: ...
+
+    @property
+    def answered(self) -> bool:
+        """The run ended with an answer: what ``success`` means in every result (`test`, `eval`, the API)."""
+        return self.end_state == "answered"
+
+    @property
+    def why_no_answer(self) -> str | None:
+        """Why the run did not end with an answer (the rollout's error, or what stopped it), or None."""
+        state = self.end_state
+        if state == "out_of_turns":
+            return (f"ran out of turns while still calling tools after {self.token_usage.num_llm_calls} LLM calls "
+                    "(raise --max-turns?)")  # fmt: skip
+        if state == "cut_off":
+            return "the model was cut off before it answered (finish_reason=length; raise --max-tokens?)"
+        if state == "error":
+            return self.error or f"the rollout ended without an answer (finish_reason={self.finish_reason})"
+        return None
+
+
+class RunRecord(_Outcome, BaseModel):
     """One finished rollout (and, in `eval`, its scores): a line of the transcript log."""
 
     model_config = ConfigDict(extra="ignore")
@@ -136,16 +171,6 @@ class RunRecord(BaseModel):
     def end_state(self) -> EndState:
         return end_state(self.success, self.finish_reason)
 
-    @property
-    def answered(self) -> bool:
-        """The run ended with an answer: what ``success`` means in every result (`test`, `eval`, the API)."""
-        return self.end_state == "answered"
-
-    @property
-    def why_no_answer(self) -> str | None:
-        """Why the run did not end with an answer (the rollout's error, or what stopped it), or None."""
-        return _why_no_answer(self.end_state, self.error, self.finish_reason, self.token_usage.num_llm_calls)
-
     def figures(self) -> RunFigures:
         """The figures of this run (`RunFigures`): what its result needs, in a fraction of the memory."""
         return RunFigures(self)
@@ -179,17 +204,7 @@ def bounded_answer(answer: str) -> str:
 _CUT = re.compile(r"\.\.\. \[\d+ more characters in the log\]\Z")
 
 
-def _why_no_answer(state: EndState, error: str | None, finish_reason: str, llm_calls: int) -> str | None:
-    if state == "out_of_turns":
-        return f"ran out of turns while still calling tools after {llm_calls} LLM calls (raise --max-turns?)"
-    if state == "cut_off":
-        return "the model was cut off before it answered (finish_reason=length; raise --max-tokens?)"
-    if state == "error":
-        return error or f"the rollout ended without an answer (finish_reason={finish_reason})"
-    return None
-
-
-class RunFigures:
+class RunFigures(_Outcome):
     """What a result needs of one finished run - scores, state, tokens, timings, the answer cut to
     `SLIM_ANSWER_CHARS` - with `RunRecord`'s names for them, in about 0.5 KB (a slim `RunRecord` takes ~2 KB).
 
@@ -199,14 +214,14 @@ class RunFigures:
 
     __slots__ = (
         "_answer", "_error", "_score_errors", "_score_names", "_score_values", "_tokens", "duration_ms", "key",
-        "model", "model_tag", "reward", "row_index", "run_index", "seed", "started_at", "success", "finish_reason",
+        "model", "model_tag", "reward", "row_index", "run_index", "seed", "started_at", "success", "_finish_reason",
     )  # fmt: skip
 
     def __init__(self, record: RunRecord) -> None:
         self.key, self.row_index, self.run_index = record.key, record.row_index, record.run_index
         self.model_tag, self.model, self.seed = record.model_tag, record.model, record.seed
         self.success = record.success
-        self.finish_reason, self.reward, self.started_at = record.finish_reason, record.reward, record.started_at
+        self._finish_reason, self.reward, self.started_at = record.finish_reason, record.reward, record.started_at
         self.duration_ms = record.duration_ms
         self._error = record.error
         self._answer = bounded_answer(record.answer)
@@ -220,6 +235,10 @@ class RunFigures:
     @property
     def error(self) -> str | None:
         return self._error
+
+    @property
+    def finish_reason(self) -> str:
+        return self._finish_reason
 
     @property
     def answer(self) -> str:
@@ -246,14 +265,6 @@ class RunFigures:
     @property
     def end_state(self) -> EndState:
         return end_state(self.success, self.finish_reason)
-
-    @property
-    def answered(self) -> bool:
-        return self.end_state == "answered"
-
-    @property
-    def why_no_answer(self) -> str | None:
-        return _why_no_answer(self.end_state, self._error, self.finish_reason, self._tokens[3])
 
     def figures(self) -> RunFigures:
         return self

@@ -25,7 +25,7 @@ from osmosis_local.log.summary import build_eval_result, score_changes, span_ms
 from osmosis_local.log.transcript import LoadedLog, read_log
 from osmosis_local.reports.charts import GRID_ROWS, baseline_bars, grid, histogram, mean_bars
 
-__all__ = ["load_report_input", "open_report_input", "render_report"]
+__all__ = ["open_report_input", "render_report"]
 
 def open_report_input(path: Path) -> tuple[EvalResult, LoadedLog]:
     """The result behind a transcript log, or behind a results file (`-o`) and its log, and the log read slim:
@@ -56,12 +56,6 @@ def open_report_input(path: Path) -> tuple[EvalResult, LoadedLog]:
         command=header.command if header.command != "test" else "eval",
     )  # fmt: skip
     return result, loaded
-
-
-def load_report_input(path: Path) -> tuple[EvalResult, list[RunRecord]]:
-    """`open_report_input` with every record whole (conversations included)."""
-    result, loaded = open_report_input(path)
-    return result, list(loaded.with_transcripts(loaded.records))
 
 
 # ----------------------------------------------------------------------------------------------- SVG

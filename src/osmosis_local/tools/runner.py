@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from types import CodeType
 from typing import Any
 
-from fastmcp.exceptions import McpError
+from fastmcp.exceptions import FastMCPError, McpError
+from pydantic import ValidationError
 
 from osmosis_local.safe_text import bounded, clean, safe_str
 from osmosis_local.tools.loop_guard import ToolBlocked, shared_guard
@@ -235,9 +236,7 @@ class ToolRunner:
         tool = self._resolved.get(name)
         if tool is None:
             return await self.server.call_tool(name, args)
-        from fastmcp.exceptions import FastMCPError
-        from fastmcp.server.context import Context
-        from pydantic import ValidationError
+        from fastmcp.server.context import Context  # loaded with the server already; not at start-up
 
         async with Context(fastmcp=self.server):
             try:
@@ -249,8 +248,6 @@ class ToolRunner:
 
     async def _call_in_process(self, name: str, args: dict[str, Any], finish: Finish) -> ToolCallOutcome:
         """`FastMCP.call_tool` with the same timeout and the same error texts as the client path."""
-        from fastmcp.exceptions import FastMCPError
-
         try:
             if name in self._async_tools and self._guarding:  # on this loop: a blocking one is interrupted
                 with self._guard.guard(self._async_tools[name], self.timeout_s):
